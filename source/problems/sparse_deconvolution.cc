@@ -3,6 +3,7 @@
 #include <meanfield/objective/features.h>
 #include <meanfield/problems/sparse_deconvolution.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -32,7 +33,7 @@ namespace MeanField
                       "is given).");
     prm.declare_entry("Spike positions", "", List(Double(0, 1)),
                       "Explicit ground-truth positions x*_j in [0, 1), comma separated. Empty: draw m0 "
-                      "positions uniformly from Seed, at least Minimum separation apart on the torus.");
+                      "positions uniformly from Seed, at least Minimum separation apart on the torus (uniformly among all such configurations).");
     prm.declare_entry("Spike weights", "", List(Double()),
                       "Explicit ground-truth weights r*_j, one per entry of Spike positions. Empty: "
                       "random signs times a magnitude uniform in [Minimum weight, Maximum weight].");
@@ -78,15 +79,6 @@ namespace MeanField
     seed = prm.get_integer("Seed");
   }
 
-  namespace
-  {
-    double torus_distance(const double a, const double b)
-    {
-      const double d = std::abs(a - b);
-      return std::min(d, 1.0 - d);
-    }
-  } // namespace
-
   SparseDeconvolution::SparseDeconvolution(const Parameters &parameters, MPI_Comm communicator)
     : prm(parameters)
   {
@@ -107,25 +99,23 @@ namespace MeanField
         require(prm.spike_weights.empty(), "Spike weights is set but Spike positions is empty.");
         require(prm.min_weight <= prm.max_weight,
                 "Minimum weight must not exceed Maximum weight.");
-        require(prm.n_spikes * prm.min_separation < 1.0,
+        require(prm.n_spikes * prm.min_separation <= 1.0,
                 std::to_string(prm.n_spikes) + " spikes at separation " +
                   std::to_string(prm.min_separation) +
-                  " do not fit on the torus: lower Minimum separation or Number of spikes.");
-        while (positions.size() < prm.n_spikes)
+                  " do not fit on the torus (Number of spikes x Minimum separation must be <= 1): "
+                  "lower one of them.");
+        // Uniform among all configurations with gaps >= s: m0 uniform points on a circle of
+        // length 1 − m0 s, sorted, the i-th shifted by i s, then all rotated at random.
+        const double s = prm.min_separation, free_length = 1.0 - prm.n_spikes * s;
+        std::vector<double> u(prm.n_spikes);
+        for (double &ui : u)
+          ui = free_length * random.uniform();
+        std::sort(u.begin(), u.end());
+        const double rotation = random.uniform();
+        for (unsigned int i = 0; i < prm.n_spikes; ++i)
           {
-            bool placed = false;
-            for (unsigned int attempt = 0; attempt < 100000 && !placed; ++attempt)
-              {
-                const double x = random.uniform();
-                placed = true;
-                for (const double other : positions)
-                  placed = placed && torus_distance(x, other) >= prm.min_separation;
-                if (placed)
-                  positions.push_back(x);
-              }
-            require(placed, "Could not place " + std::to_string(prm.n_spikes) +
-                              " spikes at separation " + std::to_string(prm.min_separation) +
-                              ": lower Minimum separation.");
+            const double x = u[i] + i * s + rotation;
+            positions.push_back(x - std::floor(x));
           }
         for (unsigned int j = 0; j < prm.n_spikes; ++j)
           weights.push_back(random.sign() * random.uniform(prm.min_weight, prm.max_weight));

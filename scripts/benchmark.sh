@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Build (Release) and run the F' kernel benchmarks. Extra arguments go to Google Benchmark,
+# e.g. scripts/benchmark.sh --benchmark_filter=relu_p100 --benchmark_repetitions=5
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j2 --target bench_kernel
+
+build/tests/benchmarks/bench_kernel --benchmark_counters_tabular=true "$@"
+
+echo "How to read it: Time = wall-clock ms per call (full = evaluate + first_variation at m = 10^4);" \
+  "GFLOP/s follows the flop model at the top of tests/benchmarks/bench_kernel.cc;" \
+  "compare relu_p100_n1000/full with relu_p100_n1000/dgemm_only (its 3 raw matrix products)."
