@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -221,8 +222,9 @@ namespace MeanField
                 << " on " << run.evaluation_points << "^" << problem->dimension() << " grid midpoints\n";
 
         run_evaluate(*problem, mu0, run, comm, pcout);
-        pcout << "\nOutput: " << run.output_directory << "/statistics, " << run.output_directory
-              << "/parameters.prm\n";
+        pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
+              << "\n  statistics      F and its parts per measure (column descriptions in its header)"
+              << "\n  parameters.prm  the parameters this run used\n";
         return 0;
       }
     catch (const InputError &e)
