@@ -9,6 +9,7 @@ cmake --build build -j2 --target bench_kernel
 
 build/tests/benchmarks/bench_kernel --benchmark_counters_tabular=true "$@"
 
-echo "How to read it: Time = wall-clock ms per call (full = evaluate + first_variation at m = 10^4);" \
-  "GFLOP/s follows the flop model at the top of tests/benchmarks/bench_kernel.cc;" \
-  "compare relu_p100_n1000/full with relu_p100_n1000/dgemm_only (its 3 raw matrix products)."
+echo "How to read it: Time = wall-clock ms per call at m = 10^4 particles (full = evaluate +" \
+  "first_variation); GFLOP/s follows the flop model at the top of tests/benchmarks/bench_kernel.cc;" \
+  "relu_p100 full should be close to dgemm_only (its 3 raw matrix products); the 'Library was built" \
+  "as DEBUG' warning is about Debian's libbenchmark, not MeanField."

@@ -21,238 +21,215 @@
 #include <optional>
 #include <sstream>
 
-namespace MeanField
-{
-  namespace
-  {
-    namespace po = boost::program_options;
+namespace MeanField {
+namespace {
+namespace po = boost::program_options;
 
-    struct CommandLine
-    {
-      std::string parameter_file;
-      std::vector<std::string> overrides;
-      bool help = false;
-      bool help_values = false;
-      bool check_only = false;
-    };
+struct CommandLine {
+  std::string parameter_file;
+  std::vector<std::string> overrides;
+  bool help = false;
+  bool help_values = false;
+  bool check_only = false;
+};
 
-    po::options_description visible_options()
-    {
-      po::options_description options("Options");
-      options.add_options()("help,h", "print this message and every parameter with its default and "
-                                       "documentation (a valid .prm file)")(
-        "help-values", "print every parameter with its allowed values (type and range)")(
-        "set,s", po::value<std::vector<std::string>>()->composing(),
-        "override one entry: --set \"Section/Subsection/Key=value\" (repeatable)")(
-        "check", "read and check the parameter file (and the initial density), then stop: no output");
-      return options;
-    }
+po::options_description visible_options() {
+  po::options_description options("Options");
+  options.add_options()("help,h", "print this message and every parameter with its default and "
+                                  "documentation (a valid .prm file)")(
+      "help-values", "print every parameter with its allowed values (type and range)")(
+      "set,s", po::value<std::vector<std::string>>()->composing(),
+      "override one entry: --set \"Section/Subsection/Key=value\" (repeatable)")(
+      "check", "read and check the parameter file (and the initial density), then stop: no output");
+  return options;
+}
 
-    const char *usage = "Usage: meanfield [options] <file.prm>\n"
-                        "Solves the mean-field gradient flow d_t mu = div(mu grad F'(mu)) described by "
-                        "a parameter file.\n";
+const char *usage = "Usage: meanfield [options] <file.prm>\n"
+                    "Solves the mean-field gradient flow d_t mu = div(mu grad F'(mu)) described by "
+                    "a parameter file.\n";
 
-    CommandLine parse_command_line(int argc, char **argv)
-    {
-      po::options_description all = visible_options();
-      all.add_options()("parameter-file", po::value<std::string>(), "");
-      po::positional_options_description positional;
-      positional.add("parameter-file", 1);
-      po::variables_map vm;
-      try
-        {
-          po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-          po::notify(vm);
-        }
-      catch (const po::error &e)
-        {
-          throw InputError(std::string("command line: ") + e.what() + "\n" + usage);
-        }
-      CommandLine cl;
-      cl.help = vm.count("help") > 0;
-      cl.help_values = vm.count("help-values") > 0;
-      cl.check_only = vm.count("check") > 0;
-      if (vm.count("parameter-file"))
-        cl.parameter_file = vm["parameter-file"].as<std::string>();
-      if (vm.count("set"))
-        cl.overrides = vm["set"].as<std::vector<std::string>>();
-      return cl;
-    }
-
-    // The one dispatch on the dimension: μ0 on the midpoint grid of the problem's box (d ≤ 3).
-    std::optional<WeightedCloud> initial_cloud(const RunParameters &run, const Problem &problem,
-                                               MPI_Comm comm)
-    {
-      switch (problem.dimension())
-        {
-          case 1:
-            return InitialDensity<1>(problem, run.initial_density, run.function_constants)
-              .midpoint_cloud(run.evaluation_points, comm);
-          case 2:
-            return InitialDensity<2>(problem, run.initial_density, run.function_constants)
-              .midpoint_cloud(run.evaluation_points, comm);
-          case 3:
-            return InitialDensity<3>(problem, run.initial_density, run.function_constants)
-              .midpoint_cloud(run.evaluation_points, comm);
-          default:
-            return std::nullopt;
-        }
-    }
-
-    void write_used_parameters(dealii::ParameterHandler &prm, const CommandLine &cl,
-                               const std::string &directory, MPI_Comm comm)
-    {
-      if (dealii::Utilities::MPI::this_mpi_process(comm) != 0)
-        return;
-      std::ofstream out(directory + "/parameters.prm");
-      out << "# The parameters used by this run of meanfield: " << cl.parameter_file;
-      for (const std::string &o : cl.overrides)
-        out << " --set \"" << o << '"';
-      out << "\n# (every parameter, defaults included; feed this file back to meanfield to repeat the run)\n";
-      prm.print_parameters(out, dealii::ParameterHandler::PRM);
-    }
-
-    // Run mode = evaluate: F and its parts on μ0 and on the ground truth.
-    void run_evaluate(const Problem &problem, const std::optional<WeightedCloud> &mu0,
-                      const RunParameters &run, MPI_Comm comm, dealii::ConditionalOStream &pcout)
-    {
-      const Objective &objective = problem.objective();
-      const unsigned int d = problem.dimension();
-      const std::optional<double> F_star = problem.optimal_value();
-
-      StatisticsTable table;
-      table.add_column("measure", "0: mu0 at the grid midpoints, 1: the ground-truth measure");
-      table.add_column("points", "number of points of the weighted cloud");
-      table.add_column("mass", "total weight of the cloud");
-      table.add_column("F", "F(mu) = R(f_mu) + int V dmu (M2)");
-      table.add_column("R-part", "R(f_mu), the data term");
-      table.add_column("V-part", "int V dmu, the regularizer term");
-      table.add_column("dissipation", "int |grad F'(mu)|^2 dmu = -dF/dt along the flow (M6)");
-      table.add_column("max speed", "max over the cloud of |grad F'(mu)| (M4)");
-      table.add_column("F - F*", "excess value, when F* is known (nan otherwise)");
-      table.add_column("kernel seconds", "wall time of f_mu, F and F', grad F' at the cloud");
-
-      pcout << "\n  measure        points        F              R-part         V-part         "
-               "dissipation    max speed\n";
-      auto evaluate = [&](const int id, const char *label, const WeightedCloud &local) {
-        dealii::Timer timer(comm, true);
-        const Objective::State state = objective.evaluate(local);
-        std::vector<double> values(local.size()), gradients(local.size() * d);
-        objective.first_variation(state, local.points, values.data(), gradients.data());
-        timer.stop();
-        const double dissipation = objective.dissipation(state, local);
-        double speed = 0.0;
-        for (std::size_t j = 0; j < local.size(); ++j)
-          {
-            double norm2 = 0.0;
-            for (unsigned int i = 0; i < d; ++i)
-              norm2 += gradients[j * d + i] * gradients[j * d + i];
-            speed = std::max(speed, std::sqrt(norm2));
-          }
-        speed = dealii::Utilities::MPI::max(speed, comm);
-        const long long points = static_cast<long long>(
-          dealii::Utilities::MPI::sum(static_cast<double>(local.size()), comm));
-        const double excess = F_star ? state.value() - *F_star : std::numeric_limits<double>::quiet_NaN();
-        table.add_row({double(id), points, state.mass, state.value(), state.risk, state.potential,
-                       dissipation, speed, excess, timer.wall_time()});
-        pcout << "  " << std::left << std::setw(13) << label << std::right << std::setw(8) << points
-              << std::scientific << std::setprecision(6) << "  " << std::setw(13) << state.value()
-              << "  " << std::setw(13) << state.risk << "  " << std::setw(13) << state.potential << "  "
-              << std::setw(13) << dissipation << "  " << std::setw(13) << speed << std::defaultfloat
-              << '\n';
-      };
-      if (mu0)
-        evaluate(0, "mu0 (grid)", *mu0);
-      if (const auto truth = problem.ground_truth())
-        {
-          // the ground truth lives on rank 0 only: the kernel's all-reduce assembles it
-          const bool root = dealii::Utilities::MPI::this_mpi_process(comm) == 0;
-          evaluate(1, "ground truth", root ? *truth : WeightedCloud(d));
-        }
-      if (F_star)
-        pcout << "  F* = " << *F_star << " (known exactly)\n";
-
-      if (dealii::Utilities::MPI::this_mpi_process(comm) == 0)
-        table.write(run.output_directory + "/statistics");
-    }
-  } // namespace
-
-  int run_application(int argc, char **argv, MPI_Comm comm)
-  {
-    const bool root = dealii::Utilities::MPI::this_mpi_process(comm) == 0;
-    dealii::ConditionalOStream pcout(std::cout, root);
-    try
-      {
-        const CommandLine cl = parse_command_line(argc, argv);
-        dealii::ParameterHandler prm;
-        declare_all_parameters(prm);
-        if (cl.help || cl.help_values)
-          {
-            pcout << usage << '\n' << visible_options() << '\n';
-            if (root)
-              prm.print_parameters(std::cout, cl.help ? dealii::ParameterHandler::PRM
-                                                      : dealii::ParameterHandler::Description);
-            return 0;
-          }
-        require(!cl.parameter_file.empty(), std::string("No parameter file given.\n") + usage);
-
-        // Everything that can be wrong with the input is found here, before any output.
-        read_parameters(prm, cl.parameter_file, cl.overrides);
-        RunParameters run;
-        run.parse_parameters(prm);
-        const std::unique_ptr<Problem> problem = create_problem(prm, comm);
-        run.check_consistency(*problem);
-        const std::optional<WeightedCloud> mu0 = initial_cloud(run, *problem, comm);
-        if (cl.check_only)
-          {
-            pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem->name()
-                  << ", d = " << problem->dimension() << ", run mode " << run.run_mode << ")\n";
-            return 0;
-          }
-
-        prepare_output_directory(run.output_directory, comm);
-        write_used_parameters(prm, cl, run.output_directory, comm);
-
-        pcout << "MeanField: " << problem->summary() << "\n  d = " << problem->dimension()
-              << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
-              << ", threads per rank: " << dealii::MultithreadInfo::n_threads() << '\n';
-        if (mu0)
-          pcout << "  mu0 = " << (run.initial_density == "default" ? problem->default_initial_density()
-                                                                   : run.initial_density)
-                << " on " << run.evaluation_points << "^" << problem->dimension() << " grid midpoints\n";
-
-        run_evaluate(*problem, mu0, run, comm, pcout);
-        pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
-              << "\n  statistics      F and its parts per measure (column descriptions in its header)"
-              << "\n  parameters.prm  the parameters this run used\n";
-        return 0;
-      }
-    catch (const InputError &e)
-      {
-        if (root)
-          std::cerr << "meanfield: error: " << e.what() << std::endl;
-        return 1;
-      }
-    catch (const RunError &e)
-      {
-        if (root)
-          std::cerr << "meanfield: the run failed: " << e.what() << std::endl;
-        return 2;
-      }
-    catch (const dealii::ExceptionBase &e)
-      {
-        if (root)
-          {
-            std::cerr << "meanfield: internal error:\n";
-            e.print_info(std::cerr);
-          }
-        return 3;
-      }
-    catch (const std::exception &e)
-      {
-        if (root)
-          std::cerr << "meanfield: internal error: " << e.what() << std::endl;
-        return 3;
-      }
+CommandLine parse_command_line(int argc, char **argv) {
+  po::options_description all = visible_options();
+  all.add_options()("parameter-file", po::value<std::string>(), "");
+  po::positional_options_description positional;
+  positional.add("parameter-file", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error &e) {
+    throw InputError(std::string("command line: ") + e.what() + "\n" + usage);
   }
+  CommandLine cl;
+  cl.help = vm.count("help") > 0;
+  cl.help_values = vm.count("help-values") > 0;
+  cl.check_only = vm.count("check") > 0;
+  if (vm.count("parameter-file"))
+    cl.parameter_file = vm["parameter-file"].as<std::string>();
+  if (vm.count("set"))
+    cl.overrides = vm["set"].as<std::vector<std::string>>();
+  return cl;
+}
+
+// The one dispatch on the dimension: μ0 on the midpoint grid of the problem's box (d ≤ 3).
+std::optional<WeightedCloud> initial_cloud(const RunParameters &run, const Problem &problem,
+                                           MPI_Comm comm) {
+  switch (problem.dimension()) {
+  case 1:
+    return InitialDensity<1>(problem, run.initial_density, run.function_constants)
+        .midpoint_cloud(run.evaluation_points, comm);
+  case 2:
+    return InitialDensity<2>(problem, run.initial_density, run.function_constants)
+        .midpoint_cloud(run.evaluation_points, comm);
+  case 3:
+    return InitialDensity<3>(problem, run.initial_density, run.function_constants)
+        .midpoint_cloud(run.evaluation_points, comm);
+  default:
+    return std::nullopt;
+  }
+}
+
+void write_used_parameters(dealii::ParameterHandler &prm, const CommandLine &cl,
+                           const std::string &directory, MPI_Comm comm) {
+  if (dealii::Utilities::MPI::this_mpi_process(comm) != 0)
+    return;
+  std::ofstream out(directory + "/parameters.prm");
+  out << "# The parameters used by this run of meanfield: " << cl.parameter_file;
+  for (const std::string &o : cl.overrides)
+    out << " --set \"" << o << '"';
+  out << "\n# (every parameter, defaults included; feed this file back to meanfield to repeat the "
+         "run)\n";
+  prm.print_parameters(out, dealii::ParameterHandler::PRM);
+}
+
+// Run mode = evaluate: F and its parts on μ0 and on the ground truth.
+void run_evaluate(const Problem &problem, const std::optional<WeightedCloud> &mu0,
+                  const RunParameters &run, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  const Objective &objective = problem.objective();
+  const unsigned int d = problem.dimension();
+  const std::optional<double> F_star = problem.optimal_value();
+
+  StatisticsTable table;
+  table.add_column("measure", "0: mu0 at the grid midpoints, 1: the ground-truth measure");
+  table.add_column("points", "number of points of the weighted cloud");
+  table.add_column("mass", "total weight of the cloud");
+  table.add_column("F", "F(mu) = R(f_mu) + int V dmu (M2)");
+  table.add_column("R-part", "R(f_mu), the data term");
+  table.add_column("V-part", "int V dmu, the regularizer term");
+  table.add_column("dissipation", "int |grad F'(mu)|^2 dmu = -dF/dt along the flow (M6)");
+  table.add_column("max speed", "max over the cloud of |grad F'(mu)| (M4)");
+  table.add_column("F - F*", "excess value, when F* is known (nan otherwise)");
+  table.add_column("kernel seconds", "wall time of f_mu, F and F', grad F' at the cloud");
+
+  pcout << "\n  measure        points        F              R-part         V-part         "
+           "dissipation    max speed\n";
+  auto evaluate = [&](const int id, const char *label, const WeightedCloud &local) {
+    dealii::Timer timer(comm, true);
+    const Objective::State state = objective.evaluate(local);
+    std::vector<double> values(local.size()), gradients(local.size() * d);
+    objective.first_variation(state, local.points, values.data(), gradients.data());
+    timer.stop();
+    const double dissipation = objective.dissipation(state, local);
+    double speed = 0.0;
+    for (std::size_t j = 0; j < local.size(); ++j) {
+      double norm2 = 0.0;
+      for (unsigned int i = 0; i < d; ++i)
+        norm2 += gradients[j * d + i] * gradients[j * d + i];
+      speed = std::max(speed, std::sqrt(norm2));
+    }
+    speed = dealii::Utilities::MPI::max(speed, comm);
+    const long long points = static_cast<long long>(
+        dealii::Utilities::MPI::sum(static_cast<double>(local.size()), comm));
+    const double excess =
+        F_star ? state.value() - *F_star : std::numeric_limits<double>::quiet_NaN();
+    table.add_row({double(id), points, state.mass, state.value(), state.risk, state.potential,
+                   dissipation, speed, excess, timer.wall_time()});
+    pcout << "  " << std::left << std::setw(13) << label << std::right << std::setw(8) << points
+          << std::scientific << std::setprecision(6) << "  " << std::setw(13) << state.value()
+          << "  " << std::setw(13) << state.risk << "  " << std::setw(13) << state.potential << "  "
+          << std::setw(13) << dissipation << "  " << std::setw(13) << speed << std::defaultfloat
+          << '\n';
+  };
+  if (mu0)
+    evaluate(0, "mu0 (grid)", *mu0);
+  if (const auto truth = problem.ground_truth()) {
+    // the ground truth lives on rank 0 only: the kernel's all-reduce assembles it
+    const bool root = dealii::Utilities::MPI::this_mpi_process(comm) == 0;
+    evaluate(1, "ground truth", root ? *truth : WeightedCloud(d));
+  }
+  if (F_star)
+    pcout << "  F* = " << *F_star << " (known exactly)\n";
+
+  if (dealii::Utilities::MPI::this_mpi_process(comm) == 0)
+    table.write(run.output_directory + "/statistics");
+}
+} // namespace
+
+int run_application(int argc, char **argv, MPI_Comm comm) {
+  const bool root = dealii::Utilities::MPI::this_mpi_process(comm) == 0;
+  dealii::ConditionalOStream pcout(std::cout, root);
+  try {
+    const CommandLine cl = parse_command_line(argc, argv);
+    dealii::ParameterHandler prm;
+    declare_all_parameters(prm);
+    if (cl.help || cl.help_values) {
+      pcout << usage << '\n' << visible_options() << '\n';
+      if (root)
+        prm.print_parameters(std::cout, cl.help ? dealii::ParameterHandler::PRM
+                                                : dealii::ParameterHandler::Description);
+      return 0;
+    }
+    require(!cl.parameter_file.empty(), std::string("No parameter file given.\n") + usage);
+
+    // Everything that can be wrong with the input is found here, before any output.
+    read_parameters(prm, cl.parameter_file, cl.overrides);
+    RunParameters run;
+    run.parse_parameters(prm);
+    const std::unique_ptr<Problem> problem = create_problem(prm, comm);
+    run.check_consistency(*problem);
+    const std::optional<WeightedCloud> mu0 = initial_cloud(run, *problem, comm);
+    if (cl.check_only) {
+      pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem->name()
+            << ", d = " << problem->dimension() << ", run mode " << run.run_mode << ")\n";
+      return 0;
+    }
+
+    prepare_output_directory(run.output_directory, comm);
+    write_used_parameters(prm, cl, run.output_directory, comm);
+
+    pcout << "MeanField: " << problem->summary() << "\n  d = " << problem->dimension()
+          << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
+          << ", threads per rank: " << dealii::MultithreadInfo::n_threads() << '\n';
+    if (mu0)
+      pcout << "  mu0 = "
+            << (run.initial_density == "default" ? problem->default_initial_density()
+                                                 : run.initial_density)
+            << " on " << run.evaluation_points << "^" << problem->dimension()
+            << " grid midpoints\n";
+
+    run_evaluate(*problem, mu0, run, comm, pcout);
+    pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
+          << "\n  statistics      F and its parts per measure (column descriptions in its header)"
+          << "\n  parameters.prm  the parameters this run used\n";
+    return 0;
+  } catch (const InputError &e) {
+    if (root)
+      std::cerr << "meanfield: error: " << e.what() << std::endl;
+    return 1;
+  } catch (const RunError &e) {
+    if (root)
+      std::cerr << "meanfield: the run failed: " << e.what() << std::endl;
+    return 2;
+  } catch (const dealii::ExceptionBase &e) {
+    if (root) {
+      std::cerr << "meanfield: internal error:\n";
+      e.print_info(std::cerr);
+    }
+    return 3;
+  } catch (const std::exception &e) {
+    if (root)
+      std::cerr << "meanfield: internal error: " << e.what() << std::endl;
+    return 3;
+  }
+}
 } // namespace MeanField

@@ -7,131 +7,121 @@
 #include <fstream>
 #include <sstream>
 
-namespace MeanField
-{
-  using namespace dealii;
+namespace MeanField {
+using namespace dealii;
 
-  void RunParameters::declare_parameters(ParameterHandler &prm)
-  {
-    prm.declare_entry("Dimension", "2", Patterns::Integer(1, 1000000),
-                      "d, the dimension of parameter space: must equal the problem's (sparse "
-                      "deconvolution: 2; two-layer network: 1 + Input dimension [+1 with Bias]; linear "
-                      "features and potential drift: the length of Target / Stiffness). Mesh-based "
-                      "computations are compiled for d = 1, 2, 3.");
-    prm.declare_entry("Run mode", "evaluate", Patterns::Selection("evaluate"),
-                      "What the run does. evaluate: build the problem, evaluate F, its R- and V-parts "
-                      "and the dissipation integral |grad F'|^2 d mu on the initial law mu0 "
-                      "(discretized on a grid, d <= 3) and on the ground-truth measure, and write "
-                      "them to <Output/Directory>/statistics.");
+void RunParameters::declare_parameters(ParameterHandler &prm) {
+  prm.declare_entry(
+      "Dimension", "2", Patterns::Integer(1, 1000000),
+      "d, the dimension of parameter space: must equal the problem's (sparse "
+      "deconvolution: 2; two-layer network: 1 + Input dimension [+1 with Bias]; linear "
+      "features and potential drift: the length of Target / Stiffness). Mesh-based "
+      "computations are compiled for d = 1, 2, 3.");
+  prm.declare_entry(
+      "Run mode", "evaluate", Patterns::Selection("evaluate"),
+      "What the run does. evaluate: build the problem, evaluate F, its R- and V-parts "
+      "and the dissipation integral |grad F'|^2 d mu on the initial law mu0 "
+      "(discretized on a grid, d <= 3) and on the ground-truth measure, and write "
+      "them to <Output/Directory>/statistics.");
 
-    prm.enter_subsection("Initial condition");
-    prm.declare_entry("Density", "default", Patterns::Anything(),
-                      "mu0 as a function-parser expression in the problem's coordinate names (sparse "
-                      "deconvolution: x, r; two-layer network: a, w1, w2 or a, w1, b; linear features "
-                      "and potential drift: x, y, z). Non-negative, any normalisation: it is "
-                      "normalised to mass 1 on the problem's box. 'default': the problem's own mu0.");
-    prm.declare_entry("Function constants", "", Patterns::Anything(),
-                      "Constants usable in the Density expression, as 'name=value, name=value' "
-                      "(pi is always defined).");
-    prm.leave_subsection();
+  prm.enter_subsection("Initial condition");
+  prm.declare_entry(
+      "Density", "default", Patterns::Anything(),
+      "mu0 as a function-parser expression in the problem's coordinate names (sparse "
+      "deconvolution: x, r; two-layer network: a, w1, w2 or a, w1, b; linear features "
+      "and potential drift: x, y, z). Non-negative, any normalisation: it is "
+      "normalised to mass 1 on the problem's box. 'default': the problem's own mu0.");
+  prm.declare_entry("Function constants", "", Patterns::Anything(),
+                    "Constants usable in the Density expression, as 'name=value, name=value' "
+                    "(pi is always defined).");
+  prm.leave_subsection();
 
-    prm.enter_subsection("Evaluation");
-    prm.declare_entry("Points per direction", "64", Patterns::Integer(1, 100000),
-                      "N: Run mode = evaluate discretizes mu0 by its values at the N^d midpoints of a "
-                      "uniform grid of the problem's box (cell masses normalised to 1).");
-    prm.leave_subsection();
+  prm.enter_subsection("Evaluation");
+  prm.declare_entry(
+      "Points per direction", "64", Patterns::Integer(1, 100000),
+      "N: Run mode = evaluate discretizes mu0 by its values at the N^d midpoints of a "
+      "uniform grid of the problem's box (cell masses normalised to 1).");
+  prm.leave_subsection();
 
-    prm.enter_subsection("Output");
-    prm.declare_entry("Directory", "output", Patterns::DirectoryName(),
-                      "Where everything the run produces is written (created if needed): statistics, "
-                      "parameters.prm (the parameters actually used).");
-    prm.leave_subsection();
-  }
+  prm.enter_subsection("Output");
+  prm.declare_entry("Directory", "output", Patterns::DirectoryName(),
+                    "Where everything the run produces is written (created if needed): statistics, "
+                    "parameters.prm (the parameters actually used).");
+  prm.leave_subsection();
+}
 
-  void RunParameters::parse_parameters(ParameterHandler &prm)
-  {
-    dimension = prm.get_integer("Dimension");
-    run_mode = prm.get("Run mode");
-    prm.enter_subsection("Initial condition");
-    initial_density = Utilities::trim(prm.get("Density"));
-    function_constants = prm.get("Function constants");
-    prm.leave_subsection();
-    prm.enter_subsection("Evaluation");
-    evaluation_points = prm.get_integer("Points per direction");
-    prm.leave_subsection();
-    prm.enter_subsection("Output");
-    output_directory = prm.get("Directory");
-    prm.leave_subsection();
-  }
+void RunParameters::parse_parameters(ParameterHandler &prm) {
+  dimension = prm.get_integer("Dimension");
+  run_mode = prm.get("Run mode");
+  prm.enter_subsection("Initial condition");
+  initial_density = Utilities::trim(prm.get("Density"));
+  function_constants = prm.get("Function constants");
+  prm.leave_subsection();
+  prm.enter_subsection("Evaluation");
+  evaluation_points = prm.get_integer("Points per direction");
+  prm.leave_subsection();
+  prm.enter_subsection("Output");
+  output_directory = prm.get("Directory");
+  prm.leave_subsection();
+}
 
-  void RunParameters::check_consistency(const Problem &problem) const
-  {
-    const unsigned int d = problem.dimension();
-    require(dimension == d, "Dimension = " + std::to_string(dimension) + ", but the " + problem.name() +
-                              " problem as configured has parameter-space dimension d = " +
-                              std::to_string(d) + ". Correct the file:\n    set Dimension = " +
-                              std::to_string(d));
-    require(d <= 3 || initial_density == "default",
-            "Initial condition/Density is set, but a density expression needs d <= 3 (here d = " +
+void RunParameters::check_consistency(const Problem &problem) const {
+  const unsigned int d = problem.dimension();
+  require(dimension == d,
+          "Dimension = " + std::to_string(dimension) + ", but the " + problem.name() +
+              " problem as configured has parameter-space dimension d = " + std::to_string(d) +
+              ". Correct the file:\n    set Dimension = " + std::to_string(d));
+  require(d <= 3 || initial_density == "default",
+          "Initial condition/Density is set, but a density expression needs d <= 3 (here d = " +
               std::to_string(d) + "). Remove the line or use\n    set Density = default");
-    const std::size_t points = static_cast<std::size_t>(std::pow(double(evaluation_points), double(std::min(d, 3u))));
-    require(d > 3 || points <= 100000000,
-            "Evaluation/Points per direction = " + std::to_string(evaluation_points) + " gives " +
+  const std::size_t points =
+      static_cast<std::size_t>(std::pow(double(evaluation_points), double(std::min(d, 3u))));
+  require(d > 3 || points <= 100000000,
+          "Evaluation/Points per direction = " + std::to_string(evaluation_points) + " gives " +
               std::to_string(points) + " grid points in d = " + std::to_string(d) +
               " (more than 1e8). Lower it.");
+}
+
+void declare_all_parameters(ParameterHandler &prm) {
+  RunParameters::declare_parameters(prm);
+  ProblemParameters::declare_parameters(prm);
+}
+
+namespace {
+std::string message_of(const ExceptionBase &e) {
+  std::ostringstream out;
+  e.print_info(out);
+  return Utilities::trim(out.str());
+}
+} // namespace
+
+void read_parameters(ParameterHandler &prm, const std::string &file,
+                     const std::vector<std::string> &overrides) {
+  require(std::ifstream(file).good(), "Cannot open the parameter file <" + file + ">.");
+  try {
+    prm.parse_input(file, "", false);
+  } catch (const ExceptionBase &e) {
+    throw InputError("In parameter file <" + file + ">: " + message_of(e));
   }
 
-  void declare_all_parameters(ParameterHandler &prm)
-  {
-    RunParameters::declare_parameters(prm);
-    ProblemParameters::declare_parameters(prm);
-  }
-
-  namespace
-  {
-    std::string message_of(const ExceptionBase &e)
-    {
-      std::ostringstream out;
-      e.print_info(out);
-      return Utilities::trim(out.str());
+  for (const std::string &assignment : overrides) {
+    // "A/B/Key=value" → "subsection A / subsection B / set Key = value / end / end"
+    const std::size_t equal = assignment.find('=');
+    require(equal != std::string::npos && equal > 0,
+            "--set needs 'Section/Key=value', got <" + assignment + ">.");
+    std::vector<std::string> path = Utilities::split_string_list(assignment.substr(0, equal), '/');
+    const std::string value = assignment.substr(equal + 1);
+    std::string text;
+    for (std::size_t i = 0; i + 1 < path.size(); ++i)
+      text += "subsection " + path[i] + "\n";
+    text += "set " + path.back() + " = " + value + "\n";
+    for (std::size_t i = 0; i + 1 < path.size(); ++i)
+      text += "end\n";
+    try {
+      prm.parse_input_from_string(text, "", false);
+    } catch (const ExceptionBase &e) {
+      throw InputError("In --set \"" + assignment + "\": " + message_of(e));
     }
-  } // namespace
-
-  void read_parameters(ParameterHandler &prm, const std::string &file,
-                       const std::vector<std::string> &overrides)
-  {
-    require(std::ifstream(file).good(), "Cannot open the parameter file <" + file + ">.");
-    try
-      {
-        prm.parse_input(file, "", false);
-      }
-    catch (const ExceptionBase &e)
-      {
-        throw InputError("In parameter file <" + file + ">: " + message_of(e));
-      }
-
-    for (const std::string &assignment : overrides)
-      {
-        // "A/B/Key=value" → "subsection A / subsection B / set Key = value / end / end"
-        const std::size_t equal = assignment.find('=');
-        require(equal != std::string::npos && equal > 0,
-                "--set needs 'Section/Key=value', got <" + assignment + ">.");
-        std::vector<std::string> path = Utilities::split_string_list(assignment.substr(0, equal), '/');
-        const std::string value = assignment.substr(equal + 1);
-        std::string text;
-        for (std::size_t i = 0; i + 1 < path.size(); ++i)
-          text += "subsection " + path[i] + "\n";
-        text += "set " + path.back() + " = " + value + "\n";
-        for (std::size_t i = 0; i + 1 < path.size(); ++i)
-          text += "end\n";
-        try
-          {
-            prm.parse_input_from_string(text, "", false);
-          }
-        catch (const ExceptionBase &e)
-          {
-            throw InputError("In --set \"" + assignment + "\": " + message_of(e));
-          }
-      }
   }
+}
 } // namespace MeanField

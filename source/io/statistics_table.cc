@@ -5,54 +5,48 @@
 #include <fstream>
 #include <iomanip>
 
-namespace MeanField
-{
-  void StatisticsTable::add_column(const std::string &name, const std::string &description)
-  {
-    names.push_back(name);
-    descriptions.push_back(description);
-  }
+namespace MeanField {
+void StatisticsTable::add_column(const std::string &name, const std::string &description) {
+  names.push_back(name);
+  descriptions.push_back(description);
+}
 
-  void StatisticsTable::add_row(const std::vector<Value> &values)
-  {
-    if (values.size() != names.size())
-      throw std::logic_error("StatisticsTable: row has " + std::to_string(values.size()) +
-                             " values for " + std::to_string(names.size()) + " columns");
-    rows.push_back(values);
-  }
+void StatisticsTable::add_row(const std::vector<Value> &values) {
+  if (values.size() != names.size())
+    throw std::logic_error("StatisticsTable: row has " + std::to_string(values.size()) +
+                           " values for " + std::to_string(names.size()) + " columns");
+  rows.push_back(values);
+}
 
-  void StatisticsTable::write(std::ostream &out) const
-  {
-    for (std::size_t c = 0; c < names.size(); ++c)
-      out << "# " << c + 1 << ": " << names[c] << " -- " << descriptions[c] << '\n';
-    out << std::setprecision(16);
-    for (const auto &row : rows)
-      {
-        for (std::size_t c = 0; c < row.size(); ++c)
-          {
-            out << (c ? " " : "");
-            std::visit([&](const auto &v) {
-              using T = std::decay_t<decltype(v)>;
-              if constexpr (std::is_same_v<T, std::string>)
-                out << '"' << v << '"';
-              else
-                out << v;
-            },
-                       row[c]);
-          }
-        out << '\n';
-      }
-  }
-
-  void StatisticsTable::write(const std::string &file_name) const
-  {
-    const std::string temporary = file_name + ".tmp";
-    {
-      std::ofstream out(temporary);
-      write(out);
-      if (!out)
-        throw RunError("Could not write " + file_name);
+void StatisticsTable::write(std::ostream &out) const {
+  for (std::size_t c = 0; c < names.size(); ++c)
+    out << "# " << c + 1 << ": " << names[c] << " -- " << descriptions[c] << '\n';
+  out << std::setprecision(16);
+  for (const auto &row : rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      out << (c ? " " : "");
+      std::visit(
+          [&](const auto &v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::string>)
+              out << '"' << v << '"';
+            else
+              out << v;
+          },
+          row[c]);
     }
-    std::rename(temporary.c_str(), file_name.c_str());
+    out << '\n';
   }
+}
+
+void StatisticsTable::write(const std::string &file_name) const {
+  const std::string temporary = file_name + ".tmp";
+  {
+    std::ofstream out(temporary);
+    write(out);
+    if (!out)
+      throw RunError("Could not write " + file_name);
+  }
+  std::rename(temporary.c_str(), file_name.c_str());
+}
 } // namespace MeanField

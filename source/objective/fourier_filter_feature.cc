@@ -7,147 +7,131 @@
 #include <string>
 #include <vector>
 
-namespace MeanField
-{
-  namespace
-  {
-    using Complex = std::complex<double>;
+namespace MeanField {
+namespace {
+using Complex = std::complex<double>;
 
-    inline Complex unit(const double angle) { return {std::cos(angle), std::sin(angle)}; }
-  } // namespace
+inline Complex unit(const double angle) {
+  return {std::cos(angle), std::sin(angle)};
+}
+} // namespace
 
-  FourierFilterFeature::FourierFilterFeature(std::vector<double> coefficients, std::string name)
-    : c(std::move(coefficients)), filter_name(std::move(name))
-  {
-    require(!c.empty(), "A Fourier filter needs at least the coefficient c_0.");
+FourierFilterFeature::FourierFilterFeature(std::vector<double> coefficients, std::string name)
+    : c(std::move(coefficients))
+    , filter_name(std::move(name)) {
+  require(!c.empty(), "A Fourier filter needs at least the coefficient c_0.");
+}
+
+FourierFilterFeature FourierFilterFeature::dirichlet(const unsigned int cutoff_frequency) {
+  // (M8): ψ(u) = Σ_{|l| ≤ f_c} e^{2iπlu}
+  return FourierFilterFeature(std::vector<double>(cutoff_frequency + 1, 1.0),
+                              "Dirichlet kernel f_c=" + std::to_string(cutoff_frequency));
+}
+
+FourierFilterFeature FourierFilterFeature::gaussian(const double width) {
+  require(width > 0 && width <= 0.5, "The Gaussian filter width must lie in (0, 0.5].");
+  // Fourier coefficients of Σ_p exp(−(u − p)²/(2s²)): √(2π) s exp(−2π²s²l²), kept while
+  // above 1e-17 c_0 (the truncation error is then below round-off).
+  std::vector<double> coefficients;
+  const double c0 = std::sqrt(2 * M_PI) * width;
+  for (unsigned int l = 0;; ++l) {
+    const double cl = c0 * std::exp(-2 * M_PI * M_PI * width * width * l * l);
+    if (l > 0 && cl < 1e-17 * c0)
+      break;
+    coefficients.push_back(cl);
   }
+  return FourierFilterFeature(std::move(coefficients),
+                              "periodic Gaussian s=" + std::to_string(width));
+}
 
-  FourierFilterFeature FourierFilterFeature::dirichlet(const unsigned int cutoff_frequency)
-  {
-    // (M8): ψ(u) = Σ_{|l| ≤ f_c} e^{2iπlu}
-    return FourierFilterFeature(std::vector<double>(cutoff_frequency + 1, 1.0),
-                                "Dirichlet kernel f_c=" + std::to_string(cutoff_frequency));
+double FourierFilterFeature::filter(const double u) const {
+  double psi = c[0];
+  for (std::size_t l = 1; l < c.size(); ++l)
+    psi += 2 * c[l] * std::cos(2 * M_PI * l * u);
+  return psi;
+}
+
+double FourierFilterFeature::filter_derivative(const double u) const {
+  double dpsi = 0.0;
+  for (std::size_t l = 1; l < c.size(); ++l)
+    dpsi -= 4 * M_PI * l * c[l] * std::sin(2 * M_PI * l * u);
+  return dpsi;
+}
+
+// φ = r ψ(s − x), ∂_x φ = −r ψ'(s − x), ∂_r φ = ψ(s − x)   (MATH §3.1)
+void FourierFilterFeature::evaluate(const double *theta, const Dataset &data, double *values,
+                                    double *gradients) const {
+  const double x = theta[0], r = theta[1];
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const double u = data.inputs[k] - x;
+    const double psi = filter(u);
+    values[k] = r * psi;
+    if (gradients != nullptr) {
+      gradients[2 * k] = -r * filter_derivative(u);
+      gradients[2 * k + 1] = psi;
+    }
   }
+}
 
-  FourierFilterFeature FourierFilterFeature::gaussian(const double width)
-  {
-    require(width > 0 && width <= 0.5, "The Gaussian filter width must lie in (0, 0.5].");
-    // Fourier coefficients of Σ_p exp(−(u − p)²/(2s²)): √(2π) s exp(−2π²s²l²), kept while
-    // above 1e-17 c_0 (the truncation error is then below round-off).
-    std::vector<double> coefficients;
-    const double c0 = std::sqrt(2 * M_PI) * width;
-    for (unsigned int l = 0;; ++l)
-      {
-        const double cl = c0 * std::exp(-2 * M_PI * M_PI * width * width * l * l);
-        if (l > 0 && cl < 1e-17 * c0)
-          break;
-        coefficients.push_back(cl);
+// (M1) through the moments A_l = Σ_j w_j r_j e^{−2iπlx_j}:
+//   f_k += c_0 Re A_0 + 2 Σ_{l≥1} c_l Re(e^{2iπls_k} A_l).
+void FourierFilterFeature::add_prediction(const WeightedCloud &cloud, const Dataset &data,
+                                          double *f) const {
+  const std::size_t L = c.size() - 1;
+  std::vector<double> moments(2 * (L + 1), 0.0); // (Re A_l, Im A_l)
+  reduce_over_blocks(cloud.size(), 1024, moments.size(), moments.data(),
+                     [&](std::size_t begin, std::size_t end, double *A) {
+                       for (std::size_t j = begin; j < end; ++j) {
+                         const double *theta = cloud.position(j);
+                         const Complex e = unit(-2 * M_PI * theta[0]);
+                         Complex z = cloud.weights[j] * theta[1];
+                         for (std::size_t l = 0; l <= L; ++l, z *= e) {
+                           A[2 * l] += z.real();
+                           A[2 * l + 1] += z.imag();
+                         }
+                       }
+                     });
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const Complex e = unit(2 * M_PI * data.inputs[k]);
+    Complex z = e;
+    double fk = c[0] * moments[0];
+    for (std::size_t l = 1; l <= L; ++l, z *= e)
+      fk += 2 * c[l] * (z.real() * moments[2 * l] - z.imag() * moments[2 * l + 1]);
+    f[k] += fk;
+  }
+}
+
+// Data part of (M3) through B_l = Σ_k h_k e^{2iπls_k}: with z_l = e^{−2iπlx} B_l,
+//   G(x) = Σ_k h_k ψ(s_k − x) = c_0 Re B_0 + 2 Σ c_l Re z_l,  G'(x) = 4π Σ l c_l Im z_l,
+//   F'_R = r G(x),  ∂_x F'_R = r G'(x),  ∂_r F'_R = G(x).
+void FourierFilterFeature::contract(const PointSet &queries, const Dataset &data, const double *h,
+                                    double *values, double *gradients) const {
+  const std::size_t L = c.size() - 1;
+  std::vector<Complex> B(L + 1, 0.0);
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const Complex e = unit(2 * M_PI * data.inputs[k]);
+    Complex z = h[k];
+    for (std::size_t l = 0; l <= L; ++l, z *= e)
+      B[l] += z;
+  }
+  for_each_block(queries.size(), 1024, [&](std::size_t begin, std::size_t end, std::size_t) {
+    for (std::size_t q = begin; q < end; ++q) {
+      const double x = queries[q][0], r = queries[q][1];
+      const Complex e = unit(-2 * M_PI * x);
+      Complex el = e;
+      double G = c[0] * B[0].real(), dG = 0.0;
+      for (std::size_t l = 1; l <= L; ++l, el *= e) {
+        const Complex z = el * B[l];
+        G += 2 * c[l] * z.real();
+        dG += 4 * M_PI * l * c[l] * z.imag();
       }
-    return FourierFilterFeature(std::move(coefficients), "periodic Gaussian s=" + std::to_string(width));
-  }
-
-  double FourierFilterFeature::filter(const double u) const
-  {
-    double psi = c[0];
-    for (std::size_t l = 1; l < c.size(); ++l)
-      psi += 2 * c[l] * std::cos(2 * M_PI * l * u);
-    return psi;
-  }
-
-  double FourierFilterFeature::filter_derivative(const double u) const
-  {
-    double dpsi = 0.0;
-    for (std::size_t l = 1; l < c.size(); ++l)
-      dpsi -= 4 * M_PI * l * c[l] * std::sin(2 * M_PI * l * u);
-    return dpsi;
-  }
-
-  // φ = r ψ(s − x), ∂_x φ = −r ψ'(s − x), ∂_r φ = ψ(s − x)   (MATH §3.1)
-  void FourierFilterFeature::evaluate(const double *theta, const Dataset &data, double *values,
-                                      double *gradients) const
-  {
-    const double x = theta[0], r = theta[1];
-    for (std::size_t k = 0; k < data.size(); ++k)
-      {
-        const double u = data.inputs[k] - x;
-        const double psi = filter(u);
-        values[k] = r * psi;
-        if (gradients != nullptr)
-          {
-            gradients[2 * k] = -r * filter_derivative(u);
-            gradients[2 * k + 1] = psi;
-          }
+      values[q] = r * G;
+      if (gradients != nullptr) {
+        gradients[2 * q] = r * dG;
+        gradients[2 * q + 1] = G;
       }
-  }
-
-  // (M1) through the moments A_l = Σ_j w_j r_j e^{−2iπlx_j}:
-  //   f_k += c_0 Re A_0 + 2 Σ_{l≥1} c_l Re(e^{2iπls_k} A_l).
-  void FourierFilterFeature::add_prediction(const WeightedCloud &cloud, const Dataset &data,
-                                            double *f) const
-  {
-    const std::size_t L = c.size() - 1;
-    std::vector<double> moments(2 * (L + 1), 0.0); // (Re A_l, Im A_l)
-    reduce_over_blocks(cloud.size(), 1024, moments.size(), moments.data(),
-                       [&](std::size_t begin, std::size_t end, double *A) {
-                         for (std::size_t j = begin; j < end; ++j)
-                           {
-                             const double *theta = cloud.position(j);
-                             const Complex e = unit(-2 * M_PI * theta[0]);
-                             Complex z = cloud.weights[j] * theta[1];
-                             for (std::size_t l = 0; l <= L; ++l, z *= e)
-                               {
-                                 A[2 * l] += z.real();
-                                 A[2 * l + 1] += z.imag();
-                               }
-                           }
-                       });
-    for (std::size_t k = 0; k < data.size(); ++k)
-      {
-        const Complex e = unit(2 * M_PI * data.inputs[k]);
-        Complex z = e;
-        double fk = c[0] * moments[0];
-        for (std::size_t l = 1; l <= L; ++l, z *= e)
-          fk += 2 * c[l] * (z.real() * moments[2 * l] - z.imag() * moments[2 * l + 1]);
-        f[k] += fk;
-      }
-  }
-
-  // Data part of (M3) through B_l = Σ_k h_k e^{2iπls_k}: with z_l = e^{−2iπlx} B_l,
-  //   G(x) = Σ_k h_k ψ(s_k − x) = c_0 Re B_0 + 2 Σ c_l Re z_l,  G'(x) = 4π Σ l c_l Im z_l,
-  //   F'_R = r G(x),  ∂_x F'_R = r G'(x),  ∂_r F'_R = G(x).
-  void FourierFilterFeature::contract(const PointSet &queries, const Dataset &data, const double *h,
-                                      double *values, double *gradients) const
-  {
-    const std::size_t L = c.size() - 1;
-    std::vector<Complex> B(L + 1, 0.0);
-    for (std::size_t k = 0; k < data.size(); ++k)
-      {
-        const Complex e = unit(2 * M_PI * data.inputs[k]);
-        Complex z = h[k];
-        for (std::size_t l = 0; l <= L; ++l, z *= e)
-          B[l] += z;
-      }
-    for_each_block(queries.size(), 1024, [&](std::size_t begin, std::size_t end, std::size_t) {
-      for (std::size_t q = begin; q < end; ++q)
-        {
-          const double x = queries[q][0], r = queries[q][1];
-          const Complex e = unit(-2 * M_PI * x);
-          Complex el = e;
-          double G = c[0] * B[0].real(), dG = 0.0;
-          for (std::size_t l = 1; l <= L; ++l, el *= e)
-            {
-              const Complex z = el * B[l];
-              G += 2 * c[l] * z.real();
-              dG += 4 * M_PI * l * c[l] * z.imag();
-            }
-          values[q] = r * G;
-          if (gradients != nullptr)
-            {
-              gradients[2 * q] = r * dG;
-              gradients[2 * q + 1] = G;
-            }
-        }
-    });
-  }
+    }
+  });
+}
 
 } // namespace MeanField

@@ -7,131 +7,118 @@
 #include <algorithm>
 #include <string>
 
-namespace MeanField
-{
-  Objective::Objective(std::shared_ptr<const Feature> feature, std::shared_ptr<const Loss> loss,
-                       std::shared_ptr<const Regularizer> regularizer,
-                       std::shared_ptr<const Dataset> data, MPI_Comm communicator)
+namespace MeanField {
+Objective::Objective(std::shared_ptr<const Feature> feature, std::shared_ptr<const Loss> loss,
+                     std::shared_ptr<const Regularizer> regularizer,
+                     std::shared_ptr<const Dataset> data, MPI_Comm communicator)
     : dim(feature->n_parameters())
     , phi(std::move(feature))
     , ell(std::move(loss))
     , V(std::move(regularizer))
     , dataset(std::move(data))
-    , comm(communicator)
-  {
-    require(ell != nullptr && V != nullptr && dataset != nullptr,
-            "Objective: a feature needs a loss, a regularizer and a data set.");
-    require(dataset->input_dim == phi->input_dimension(),
-            "Objective: the data points have dimension " + std::to_string(dataset->input_dim) +
-              " but the feature " + phi->name() + " expects " + std::to_string(phi->input_dimension()) +
-              ".");
-    dataset->check();
-  }
+    , comm(communicator) {
+  require(ell != nullptr && V != nullptr && dataset != nullptr,
+          "Objective: a feature needs a loss, a regularizer and a data set.");
+  require(dataset->input_dim == phi->input_dimension(),
+          "Objective: the data points have dimension " + std::to_string(dataset->input_dim) +
+              " but the feature " + phi->name() + " expects " +
+              std::to_string(phi->input_dimension()) + ".");
+  dataset->check();
+}
 
-  Objective::Objective(const unsigned int n_parameters, std::shared_ptr<const Regularizer> regularizer,
-                       MPI_Comm communicator)
+Objective::Objective(const unsigned int n_parameters,
+                     std::shared_ptr<const Regularizer> regularizer, MPI_Comm communicator)
     : dim(n_parameters)
     , V(std::move(regularizer))
     , dataset(std::make_shared<Dataset>())
-    , comm(communicator)
-  {}
+    , comm(communicator) {}
 
-  Objective Objective::with_data(std::shared_ptr<const Dataset> data) const
-  {
-    Objective copy(*this);
-    require(data->input_dim == dataset->input_dim, "Objective::with_data: input dimension differs.");
-    data->check();
-    copy.dataset = std::move(data);
-    return copy;
-  }
+Objective Objective::with_data(std::shared_ptr<const Dataset> data) const {
+  Objective copy(*this);
+  require(data->input_dim == dataset->input_dim, "Objective::with_data: input dimension differs.");
+  data->check();
+  copy.dataset = std::move(data);
+  return copy;
+}
 
-  Objective Objective::with_communicator(MPI_Comm communicator) const
-  {
-    Objective copy(*this);
-    copy.comm = communicator;
-    return copy;
-  }
+Objective Objective::with_communicator(MPI_Comm communicator) const {
+  Objective copy(*this);
+  copy.comm = communicator;
+  return copy;
+}
 
-  std::vector<double> Objective::predict(const WeightedCloud &local_cloud) const
-  {
-    return evaluate(local_cloud).prediction;
-  }
+std::vector<double> Objective::predict(const WeightedCloud &local_cloud) const {
+  return evaluate(local_cloud).prediction;
+}
 
-  Objective::State Objective::evaluate(const WeightedCloud &local_cloud) const
-  {
-    require(local_cloud.dim() == dim, "Objective::evaluate: the cloud has dimension " +
+Objective::State Objective::evaluate(const WeightedCloud &local_cloud) const {
+  require(local_cloud.dim() == dim, "Objective::evaluate: the cloud has dimension " +
                                         std::to_string(local_cloud.dim()) + ", the objective " +
                                         std::to_string(dim) + ".");
-    const std::size_t n = dataset->size();
+  const std::size_t n = dataset->size();
 
-    // Local contributions: f (M1) on the data, then ∫V dμ and the mass, packed into
-    // one buffer so that the whole measure costs a single MPI_Allreduce of n + 2 numbers.
-    std::vector<double> buffer(n + 2, 0.0);
-    if (phi != nullptr)
-      phi->add_prediction(local_cloud, *dataset, buffer.data());
-    buffer[n] = V->integrate(local_cloud);
-    buffer[n + 1] = local_cloud.local_mass();
-    dealii::Utilities::MPI::sum(buffer, comm, buffer);
+  // Local contributions: f (M1) on the data, then ∫V dμ and the mass, packed into
+  // one buffer so that the whole measure costs a single MPI_Allreduce of n + 2 numbers.
+  std::vector<double> buffer(n + 2, 0.0);
+  if (phi != nullptr)
+    phi->add_prediction(local_cloud, *dataset, buffer.data());
+  buffer[n] = V->integrate(local_cloud);
+  buffer[n + 1] = local_cloud.local_mass();
+  dealii::Utilities::MPI::sum(buffer, comm, buffer);
 
-    State state;
-    state.potential = buffer[n];
-    state.mass = buffer[n + 1];
-    buffer.resize(n);
-    state.prediction = std::move(buffer);
-    state.residual.assign(n, 0.0);
-    state.weighted_residual.assign(n, 0.0);
-    if (phi != nullptr)
-      {
-        // R(f) (M2) and g = ∂₁ℓ(f, y) (M3)
-        state.risk = ell->risk(n, state.prediction.data(), dataset->targets.data(),
-                               dataset->weights.data(), state.residual.data());
-        for (std::size_t k = 0; k < n; ++k)
-          state.weighted_residual[k] = dataset->weights[k] * state.residual[k];
-      }
-    return state;
+  State state;
+  state.potential = buffer[n];
+  state.mass = buffer[n + 1];
+  buffer.resize(n);
+  state.prediction = std::move(buffer);
+  state.residual.assign(n, 0.0);
+  state.weighted_residual.assign(n, 0.0);
+  if (phi != nullptr) {
+    // R(f) (M2) and g = ∂₁ℓ(f, y) (M3)
+    state.risk = ell->risk(n, state.prediction.data(), dataset->targets.data(),
+                           dataset->weights.data(), state.residual.data());
+    for (std::size_t k = 0; k < n; ++k)
+      state.weighted_residual[k] = dataset->weights[k] * state.residual[k];
   }
+  return state;
+}
 
-  void Objective::first_variation(const State &state, const PointSet &queries, double *values,
-                                  double *gradients) const
-  {
-    require(queries.dim == dim, "Objective::first_variation: query points have the wrong dimension.");
-    const std::size_t q = queries.size();
-    // (M3): data part Σ_k h_k φ(θ, x_k) and its gradient ...
-    if (phi != nullptr && dataset->size() > 0)
-      phi->contract(queries, *dataset, state.weighted_residual.data(), values, gradients);
-    else
-      {
-        std::fill(values, values + q, 0.0);
-        if (gradients != nullptr)
-          std::fill(gradients, gradients + q * dim, 0.0);
-      }
-    // ... plus V(θ) and ∇V(θ).
-    V->add_to(queries, values, gradients);
+void Objective::first_variation(const State &state, const PointSet &queries, double *values,
+                                double *gradients) const {
+  require(queries.dim == dim, "Objective::first_variation: query points have the wrong dimension.");
+  const std::size_t q = queries.size();
+  // (M3): data part Σ_k h_k φ(θ, x_k) and its gradient ...
+  if (phi != nullptr && dataset->size() > 0)
+    phi->contract(queries, *dataset, state.weighted_residual.data(), values, gradients);
+  else {
+    std::fill(values, values + q, 0.0);
+    if (gradients != nullptr)
+      std::fill(gradients, gradients + q * dim, 0.0);
   }
+  // ... plus V(θ) and ∇V(θ).
+  V->add_to(queries, values, gradients);
+}
 
-  void Objective::velocity(const State &state, const PointSet &queries, double *velocities) const
-  {
-    std::vector<double> values(queries.size());
-    first_variation(state, queries, values.data(), velocities);
-    // (M4): v = −∇F'
-    const std::size_t n = queries.size() * dim;
-    for (std::size_t i = 0; i < n; ++i)
-      velocities[i] = -velocities[i];
-  }
+void Objective::velocity(const State &state, const PointSet &queries, double *velocities) const {
+  std::vector<double> values(queries.size());
+  first_variation(state, queries, values.data(), velocities);
+  // (M4): v = −∇F'
+  const std::size_t n = queries.size() * dim;
+  for (std::size_t i = 0; i < n; ++i)
+    velocities[i] = -velocities[i];
+}
 
-  double Objective::dissipation(const State &state, const WeightedCloud &local_cloud) const
-  {
-    const std::size_t m = local_cloud.size();
-    std::vector<double> values(m), gradients(m * dim);
-    first_variation(state, local_cloud.points, values.data(), gradients.data());
-    double local = 0.0;
-    for (std::size_t j = 0; j < m; ++j)
-      {
-        double norm2 = 0.0;
-        for (unsigned int i = 0; i < dim; ++i)
-          norm2 += gradients[j * dim + i] * gradients[j * dim + i];
-        local += local_cloud.weights[j] * norm2;
-      }
-    return dealii::Utilities::MPI::sum(local, comm);
+double Objective::dissipation(const State &state, const WeightedCloud &local_cloud) const {
+  const std::size_t m = local_cloud.size();
+  std::vector<double> values(m), gradients(m * dim);
+  first_variation(state, local_cloud.points, values.data(), gradients.data());
+  double local = 0.0;
+  for (std::size_t j = 0; j < m; ++j) {
+    double norm2 = 0.0;
+    for (unsigned int i = 0; i < dim; ++i)
+      norm2 += gradients[j * dim + i] * gradients[j * dim + i];
+    local += local_cloud.weights[j] * norm2;
   }
+  return dealii::Utilities::MPI::sum(local, comm);
+}
 } // namespace MeanField

@@ -4,127 +4,115 @@
 #include <cmath>
 #include <string>
 
-namespace MeanField
-{
-  void Regularizer::add_to(const PointSet &queries, double *values, double *gradients) const
-  {
-    const unsigned int d = queries.dim;
-    std::vector<double> g(d);
-    for (std::size_t q = 0; q < queries.size(); ++q)
-      {
-        values[q] += value(queries[q], d);
-        if (gradients != nullptr)
-          {
-            gradient(queries[q], d, g.data());
-            for (unsigned int i = 0; i < d; ++i)
-              gradients[q * d + i] += g[i];
-          }
-      }
+namespace MeanField {
+void Regularizer::add_to(const PointSet &queries, double *values, double *gradients) const {
+  const unsigned int d = queries.dim;
+  std::vector<double> g(d);
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    values[q] += value(queries[q], d);
+    if (gradients != nullptr) {
+      gradient(queries[q], d, g.data());
+      for (unsigned int i = 0; i < d; ++i)
+        gradients[q * d + i] += g[i];
+    }
   }
+}
 
-  double Regularizer::integrate(const WeightedCloud &cloud) const
-  {
-    double sum = 0.0;
-    for (std::size_t j = 0; j < cloud.size(); ++j)
-      sum += cloud.weights[j] * value(cloud.position(j), cloud.dim());
-    return sum;
-  }
+double Regularizer::integrate(const WeightedCloud &cloud) const {
+  double sum = 0.0;
+  for (std::size_t j = 0; j < cloud.size(); ++j)
+    sum += cloud.weights[j] * value(cloud.position(j), cloud.dim());
+  return sum;
+}
 
-  void NoRegularizer::gradient(const double *, const unsigned int dim, double *gradient) const
-  {
-    for (unsigned int i = 0; i < dim; ++i)
-      gradient[i] = 0.0;
-  }
+void NoRegularizer::gradient(const double *, const unsigned int dim, double *gradient) const {
+  for (unsigned int i = 0; i < dim; ++i)
+    gradient[i] = 0.0;
+}
 
-  // ------------------------------------------------------------------ λ|θ_c|
+// ------------------------------------------------------------------ λ|θ_c|
 
-  L1Coordinate::L1Coordinate(const unsigned int coordinate, const double lambda,
-                             const double huber_width)
-    : c(coordinate), lambda(lambda), huber(huber_width)
-  {
-    require(lambda >= 0, "The l1 regularization strength must be non-negative.");
-    require(huber_width >= 0, "The Huber width must be non-negative.");
-  }
+L1Coordinate::L1Coordinate(const unsigned int coordinate, const double lambda,
+                           const double huber_width)
+    : c(coordinate)
+    , lambda(lambda)
+    , huber(huber_width) {
+  require(lambda >= 0, "The l1 regularization strength must be non-negative.");
+  require(huber_width >= 0, "The Huber width must be non-negative.");
+}
 
-  double L1Coordinate::value(const double *theta, const unsigned int) const
-  {
-    const double r = std::abs(theta[c]);
-    if (huber > 0 && r <= huber)
-      return lambda * r * r / (2 * huber);
-    return lambda * (huber > 0 ? r - 0.5 * huber : r);
-  }
+double L1Coordinate::value(const double *theta, const unsigned int) const {
+  const double r = std::abs(theta[c]);
+  if (huber > 0 && r <= huber)
+    return lambda * r * r / (2 * huber);
+  return lambda * (huber > 0 ? r - 0.5 * huber : r);
+}
 
-  void L1Coordinate::gradient(const double *theta, const unsigned int dim, double *gradient) const
-  {
-    for (unsigned int i = 0; i < dim; ++i)
-      gradient[i] = 0.0;
-    const double r = theta[c];
-    if (huber > 0 && std::abs(r) <= huber)
-      gradient[c] = lambda * r / huber;
-    else
-      gradient[c] = lambda * ((r > 0) - (r < 0)); // sign(0) = 0
-  }
+void L1Coordinate::gradient(const double *theta, const unsigned int dim, double *gradient) const {
+  for (unsigned int i = 0; i < dim; ++i)
+    gradient[i] = 0.0;
+  const double r = theta[c];
+  if (huber > 0 && std::abs(r) <= huber)
+    gradient[c] = lambda * r / huber;
+  else
+    gradient[c] = lambda * ((r > 0) - (r < 0)); // sign(0) = 0
+}
 
-  void L1Coordinate::prox(double *theta, const unsigned int, const double eta) const
-  {
-    const double v = theta[c];
-    const double t = eta * lambda;
-    if (huber > 0 && std::abs(v) <= huber + t)
-      theta[c] = v / (1.0 + t / huber); // prox of the quadratic part of the Huber function
-    else
-      theta[c] = std::abs(v) <= t ? 0.0 : v - std::copysign(t, v); // soft-thresholding
-  }
+void L1Coordinate::prox(double *theta, const unsigned int, const double eta) const {
+  const double v = theta[c];
+  const double t = eta * lambda;
+  if (huber > 0 && std::abs(v) <= huber + t)
+    theta[c] = v / (1.0 + t / huber); // prox of the quadratic part of the Huber function
+  else
+    theta[c] = std::abs(v) <= t ? 0.0 : v - std::copysign(t, v); // soft-thresholding
+}
 
-  // ------------------------------------------------------------------ ½ Σ K_i (θ_i − c_i)²
+// ------------------------------------------------------------------ ½ Σ K_i (θ_i − c_i)²
 
-  QuadraticPotential::QuadraticPotential(std::vector<double> stiffness, std::vector<double> center)
-    : K(std::move(stiffness)), c(std::move(center))
-  {
-    require(K.size() == c.size(), "Quadratic potential: stiffness and center must have the same length.");
-    for (const double k : K)
-      require(k >= 0 && std::isfinite(k), "Quadratic potential: stiffness values must be non-negative.");
-  }
+QuadraticPotential::QuadraticPotential(std::vector<double> stiffness, std::vector<double> center)
+    : K(std::move(stiffness))
+    , c(std::move(center)) {
+  require(K.size() == c.size(),
+          "Quadratic potential: stiffness and center must have the same length.");
+  for (const double k : K)
+    require(k >= 0 && std::isfinite(k),
+            "Quadratic potential: stiffness values must be non-negative.");
+}
 
-  QuadraticPotential QuadraticPotential::weight_decay(const unsigned int dim, const double lambda)
-  {
-    return QuadraticPotential(std::vector<double>(dim, lambda), std::vector<double>(dim, 0.0));
-  }
+QuadraticPotential QuadraticPotential::weight_decay(const unsigned int dim, const double lambda) {
+  return QuadraticPotential(std::vector<double>(dim, lambda), std::vector<double>(dim, 0.0));
+}
 
-  double QuadraticPotential::value(const double *theta, const unsigned int dim) const
-  {
+double QuadraticPotential::value(const double *theta, const unsigned int dim) const {
+  double v = 0.0;
+  for (unsigned int i = 0; i < dim; ++i)
+    v += K[i] * (theta[i] - c[i]) * (theta[i] - c[i]);
+  return 0.5 * v;
+}
+
+void QuadraticPotential::gradient(const double *theta, const unsigned int dim,
+                                  double *gradient) const {
+  for (unsigned int i = 0; i < dim; ++i)
+    gradient[i] = K[i] * (theta[i] - c[i]);
+}
+
+void QuadraticPotential::prox(double *theta, const unsigned int dim, const double eta) const {
+  for (unsigned int i = 0; i < dim; ++i)
+    theta[i] = (theta[i] + eta * K[i] * c[i]) / (1.0 + eta * K[i]);
+}
+
+void QuadraticPotential::add_to(const PointSet &queries, double *values, double *gradients) const {
+  const unsigned int d = queries.dim;
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    const double *theta = queries[q];
     double v = 0.0;
-    for (unsigned int i = 0; i < dim; ++i)
-      v += K[i] * (theta[i] - c[i]) * (theta[i] - c[i]);
-    return 0.5 * v;
+    for (unsigned int i = 0; i < d; ++i) {
+      const double delta = theta[i] - c[i];
+      v += K[i] * delta * delta;
+      if (gradients != nullptr)
+        gradients[q * d + i] += K[i] * delta;
+    }
+    values[q] += 0.5 * v;
   }
-
-  void QuadraticPotential::gradient(const double *theta, const unsigned int dim, double *gradient) const
-  {
-    for (unsigned int i = 0; i < dim; ++i)
-      gradient[i] = K[i] * (theta[i] - c[i]);
-  }
-
-  void QuadraticPotential::prox(double *theta, const unsigned int dim, const double eta) const
-  {
-    for (unsigned int i = 0; i < dim; ++i)
-      theta[i] = (theta[i] + eta * K[i] * c[i]) / (1.0 + eta * K[i]);
-  }
-
-  void QuadraticPotential::add_to(const PointSet &queries, double *values, double *gradients) const
-  {
-    const unsigned int d = queries.dim;
-    for (std::size_t q = 0; q < queries.size(); ++q)
-      {
-        const double *theta = queries[q];
-        double v = 0.0;
-        for (unsigned int i = 0; i < d; ++i)
-          {
-            const double delta = theta[i] - c[i];
-            v += K[i] * delta * delta;
-            if (gradients != nullptr)
-              gradients[q * d + i] += K[i] * delta;
-          }
-        values[q] += 0.5 * v;
-      }
-  }
+}
 } // namespace MeanField

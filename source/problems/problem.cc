@@ -6,94 +6,83 @@
 
 #include <deal.II/base/utilities.h>
 
-namespace MeanField
-{
-  double Domain::volume() const
-  {
-    double v = 1.0;
-    for (unsigned int i = 0; i < dim(); ++i)
-      v *= upper[i] - lower[i];
-    return v;
-  }
+namespace MeanField {
+double Domain::volume() const {
+  double v = 1.0;
+  for (unsigned int i = 0; i < dim(); ++i)
+    v *= upper[i] - lower[i];
+  return v;
+}
 
-  std::vector<double> parse_double_list(const std::string &text)
-  {
-    std::vector<double> values;
-    for (const std::string &item : dealii::Utilities::split_string_list(text, ','))
-      if (!item.empty())
-        values.push_back(dealii::Utilities::string_to_double(item));
-    return values;
-  }
+std::vector<double> parse_double_list(const std::string &text) {
+  std::vector<double> values;
+  for (const std::string &item : dealii::Utilities::split_string_list(text, ','))
+    if (!item.empty())
+      values.push_back(dealii::Utilities::string_to_double(item));
+  return values;
+}
 
-  void ProblemParameters::declare_parameters(dealii::ParameterHandler &prm)
-  {
-    prm.enter_subsection("Problem");
-    prm.declare_entry("Type", "sparse deconvolution",
-                      dealii::Patterns::Selection(
+void ProblemParameters::declare_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Problem");
+  prm.declare_entry("Type", "sparse deconvolution",
+                    dealii::Patterns::Selection(
                         "sparse deconvolution|two-layer network|linear features|potential drift"),
-                      "The learning problem whose mean-field gradient flow is solved (MATH.md §3): "
-                      "sparse deconvolution (BLASSO on the torus, d = 2), two-layer network "
-                      "(teacher-student, d = 1 + input dimension [+1 with a bias]), linear features "
-                      "(exact solution E2) or potential drift (exact solution E1). Each has its own "
-                      "subsection below.");
-    prm.enter_subsection("Sparse deconvolution");
-    SparseDeconvolution::Parameters::declare_parameters(prm);
-    prm.leave_subsection();
-    prm.enter_subsection("Two-layer network");
-    TwoLayerNetwork::Parameters::declare_parameters(prm);
-    prm.leave_subsection();
-    prm.enter_subsection("Linear features");
-    LinearFeatures::Parameters::declare_parameters(prm);
-    prm.leave_subsection();
-    prm.enter_subsection("Potential drift");
-    PotentialDrift::Parameters::declare_parameters(prm);
-    prm.leave_subsection();
-    prm.leave_subsection();
-  }
+                    "The learning problem whose mean-field gradient flow is solved (MATH.md §3): "
+                    "sparse deconvolution (BLASSO on the torus, d = 2), two-layer network "
+                    "(teacher-student, d = 1 + input dimension [+1 with a bias]), linear features "
+                    "(exact solution E2) or potential drift (exact solution E1). Each has its own "
+                    "subsection below.");
+  prm.enter_subsection("Sparse deconvolution");
+  SparseDeconvolution::Parameters::declare_parameters(prm);
+  prm.leave_subsection();
+  prm.enter_subsection("Two-layer network");
+  TwoLayerNetwork::Parameters::declare_parameters(prm);
+  prm.leave_subsection();
+  prm.enter_subsection("Linear features");
+  LinearFeatures::Parameters::declare_parameters(prm);
+  prm.leave_subsection();
+  prm.enter_subsection("Potential drift");
+  PotentialDrift::Parameters::declare_parameters(prm);
+  prm.leave_subsection();
+  prm.leave_subsection();
+}
 
-  void ProblemParameters::parse_parameters(dealii::ParameterHandler &prm)
-  {
-    prm.enter_subsection("Problem");
-    type = prm.get("Type");
-    prm.leave_subsection();
-  }
+void ProblemParameters::parse_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Problem");
+  type = prm.get("Type");
+  prm.leave_subsection();
+}
 
-  namespace
-  {
-    // Parse the parameters of problem type P from its subsection, then build it. Checks that
-    // need several values at once live in the constructors and throw InputError; the message
-    // is prefixed with the subsection so the user knows where to look.
-    template <typename P>
-    std::unique_ptr<Problem> parse_and_build(dealii::ParameterHandler &prm, const std::string &section,
-                                             MPI_Comm communicator)
-    {
-      typename P::Parameters parameters;
-      prm.enter_subsection("Problem");
-      prm.enter_subsection(section);
-      parameters.parse_parameters(prm);
-      prm.leave_subsection();
-      prm.leave_subsection();
-      try
-        {
-          return std::make_unique<P>(parameters, communicator);
-        }
-      catch (const InputError &e)
-        {
-          throw InputError("In subsection Problem/" + section + ": " + e.what());
-        }
-    }
-  } // namespace
-
-  std::unique_ptr<Problem> create_problem(dealii::ParameterHandler &prm, MPI_Comm communicator)
-  {
-    ProblemParameters problem;
-    problem.parse_parameters(prm);
-    if (problem.type == "sparse deconvolution")
-      return parse_and_build<SparseDeconvolution>(prm, "Sparse deconvolution", communicator);
-    if (problem.type == "two-layer network")
-      return parse_and_build<TwoLayerNetwork>(prm, "Two-layer network", communicator);
-    if (problem.type == "linear features")
-      return parse_and_build<LinearFeatures>(prm, "Linear features", communicator);
-    return parse_and_build<PotentialDrift>(prm, "Potential drift", communicator);
+namespace {
+// Parse the parameters of problem type P from its subsection, then build it. Checks that
+// need several values at once live in the constructors and throw InputError; the message
+// is prefixed with the subsection so the user knows where to look.
+template <typename P>
+std::unique_ptr<Problem> parse_and_build(dealii::ParameterHandler &prm, const std::string &section,
+                                         MPI_Comm communicator) {
+  typename P::Parameters parameters;
+  prm.enter_subsection("Problem");
+  prm.enter_subsection(section);
+  parameters.parse_parameters(prm);
+  prm.leave_subsection();
+  prm.leave_subsection();
+  try {
+    return std::make_unique<P>(parameters, communicator);
+  } catch (const InputError &e) {
+    throw InputError("In subsection Problem/" + section + ": " + e.what());
   }
+}
+} // namespace
+
+std::unique_ptr<Problem> create_problem(dealii::ParameterHandler &prm, MPI_Comm communicator) {
+  ProblemParameters problem;
+  problem.parse_parameters(prm);
+  if (problem.type == "sparse deconvolution")
+    return parse_and_build<SparseDeconvolution>(prm, "Sparse deconvolution", communicator);
+  if (problem.type == "two-layer network")
+    return parse_and_build<TwoLayerNetwork>(prm, "Two-layer network", communicator);
+  if (problem.type == "linear features")
+    return parse_and_build<LinearFeatures>(prm, "Linear features", communicator);
+  return parse_and_build<PotentialDrift>(prm, "Potential drift", communicator);
+}
 } // namespace MeanField

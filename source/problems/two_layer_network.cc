@@ -5,170 +5,157 @@
 #include <cmath>
 #include <sstream>
 
-namespace MeanField
-{
-  using dealii::Patterns::Bool;
-  using dealii::Patterns::Double;
-  using dealii::Patterns::Integer;
-  using dealii::Patterns::Selection;
+namespace MeanField {
+using dealii::Patterns::Bool;
+using dealii::Patterns::Double;
+using dealii::Patterns::Integer;
+using dealii::Patterns::Selection;
 
-  void TwoLayerNetwork::Parameters::declare_parameters(dealii::ParameterHandler &prm)
-  {
-    prm.declare_entry("Activation", "relu", Selection("relu|sigmoid"),
-                      "sigma in phi((a, w), x) = a sigma(w . x): relu = max(z, 0) (phi is 2-homogeneous "
-                      "in theta) or sigmoid = 1 / (1 + exp(-z)) (1-homogeneous in a only).");
-    prm.declare_entry("Bias", "false", Bool(),
-                      "Append a constant input 1, so that w carries a bias b as its last coordinate.");
-    prm.declare_entry("Input dimension", "2", Integer(1, 100000),
-                      "d_in, the dimension of the inputs x. Parameter space has dimension "
-                      "d = 1 + d_in (+1 with Bias); the PDE needs d <= 3, particles take any d.");
-    prm.declare_entry("Loss", "square", Selection("square|logistic"),
-                      "l(f, y) = (kappa / 2)(f - y)^2, or kappa log(1 + exp(-y f)) with labels "
-                      "y = sign(teacher output).");
-    prm.declare_entry("Loss scale", "1", Double(1e-300), "kappa, the scale of the loss.");
-    prm.declare_entry("Weight decay", "0", Double(0),
-                      "lambda of V(theta) = (lambda / 2) |theta|^2. With 0 and the square loss the "
-                      "teacher is a global minimizer and F* = 0.");
-    prm.declare_entry("Number of teacher neurons", "5", Integer(1, 1000000),
-                      "m0: the teacher is (1/m0) sum_j a*_j sigma(w*_j . x) with w*_j uniform on the "
-                      "unit sphere.");
-    prm.declare_entry("Teacher output weights", "signed", Selection("signed|positive"),
-                      "a*_j = +1 or -1 with probability 1/2 (signed), or a*_j = 1 (positive).");
-    prm.declare_entry("Input distribution", "sphere", Selection("sphere|gaussian"),
-                      "Law of the inputs x: uniform on the unit sphere of R^d_in, or standard Gaussian.");
-    prm.declare_entry("Number of samples", "1000", Integer(1, 100000000),
-                      "n: number of input samples x_k, each with weight rho_k = 1/n.");
-    prm.declare_entry("Parameter bound", "2", Double(1e-300),
-                      "B: the parameter-space box is [-B, B]^d (used by the PDE).");
-    prm.declare_entry("Seed", "1", Integer(0),
-                      "Seed of the teacher and of the inputs (same data on every MPI rank).");
-  }
+void TwoLayerNetwork::Parameters::declare_parameters(dealii::ParameterHandler &prm) {
+  prm.declare_entry(
+      "Activation", "relu", Selection("relu|sigmoid"),
+      "sigma in phi((a, w), x) = a sigma(w . x): relu = max(z, 0) (phi is 2-homogeneous "
+      "in theta) or sigmoid = 1 / (1 + exp(-z)) (1-homogeneous in a only).");
+  prm.declare_entry(
+      "Bias", "false", Bool(),
+      "Append a constant input 1, so that w carries a bias b as its last coordinate.");
+  prm.declare_entry("Input dimension", "2", Integer(1, 100000),
+                    "d_in, the dimension of the inputs x. Parameter space has dimension "
+                    "d = 1 + d_in (+1 with Bias); the PDE needs d <= 3, particles take any d.");
+  prm.declare_entry("Loss", "square", Selection("square|logistic"),
+                    "l(f, y) = (kappa / 2)(f - y)^2, or kappa log(1 + exp(-y f)) with labels "
+                    "y = sign(teacher output).");
+  prm.declare_entry("Loss scale", "1", Double(1e-300), "kappa, the scale of the loss.");
+  prm.declare_entry("Weight decay", "0", Double(0),
+                    "lambda of V(theta) = (lambda / 2) |theta|^2. With 0 and the square loss the "
+                    "teacher is a global minimizer and F* = 0.");
+  prm.declare_entry("Number of teacher neurons", "5", Integer(1, 1000000),
+                    "m0: the teacher is (1/m0) sum_j a*_j sigma(w*_j . x) with w*_j uniform on the "
+                    "unit sphere.");
+  prm.declare_entry("Teacher output weights", "signed", Selection("signed|positive"),
+                    "a*_j = +1 or -1 with probability 1/2 (signed), or a*_j = 1 (positive).");
+  prm.declare_entry(
+      "Input distribution", "sphere", Selection("sphere|gaussian"),
+      "Law of the inputs x: uniform on the unit sphere of R^d_in, or standard Gaussian.");
+  prm.declare_entry("Number of samples", "1000", Integer(1, 100000000),
+                    "n: number of input samples x_k, each with weight rho_k = 1/n.");
+  prm.declare_entry("Parameter bound", "2", Double(1e-300),
+                    "B: the parameter-space box is [-B, B]^d (used by the PDE).");
+  prm.declare_entry("Seed", "1", Integer(0),
+                    "Seed of the teacher and of the inputs (same data on every MPI rank).");
+}
 
-  void TwoLayerNetwork::Parameters::parse_parameters(dealii::ParameterHandler &prm)
-  {
-    activation = prm.get("Activation");
-    bias = prm.get_bool("Bias");
-    input_dimension = prm.get_integer("Input dimension");
-    loss = prm.get("Loss");
-    loss_scale = prm.get_double("Loss scale");
-    weight_decay = prm.get_double("Weight decay");
-    n_teacher_neurons = prm.get_integer("Number of teacher neurons");
-    teacher_output_weights = prm.get("Teacher output weights");
-    input_distribution = prm.get("Input distribution");
-    n_samples = prm.get_integer("Number of samples");
-    parameter_bound = prm.get_double("Parameter bound");
-    seed = prm.get_integer("Seed");
-  }
+void TwoLayerNetwork::Parameters::parse_parameters(dealii::ParameterHandler &prm) {
+  activation = prm.get("Activation");
+  bias = prm.get_bool("Bias");
+  input_dimension = prm.get_integer("Input dimension");
+  loss = prm.get("Loss");
+  loss_scale = prm.get_double("Loss scale");
+  weight_decay = prm.get_double("Weight decay");
+  n_teacher_neurons = prm.get_integer("Number of teacher neurons");
+  teacher_output_weights = prm.get("Teacher output weights");
+  input_distribution = prm.get("Input distribution");
+  n_samples = prm.get_integer("Number of samples");
+  parameter_bound = prm.get_double("Parameter bound");
+  seed = prm.get_integer("Seed");
+}
 
-  namespace
-  {
-    // A standard Gaussian vector of length p, normalised to the unit sphere if asked.
-    void draw(RandomStream &random, const unsigned int p, const bool on_sphere, double *x)
-    {
-      double norm2 = 0.0;
-      do
-        {
-          norm2 = 0.0;
-          for (unsigned int i = 0; i < p; ++i)
-            {
-              x[i] = random.normal();
-              norm2 += x[i] * x[i];
-            }
-        }
-      while (norm2 == 0.0);
-      if (on_sphere)
-        for (unsigned int i = 0; i < p; ++i)
-          x[i] /= std::sqrt(norm2);
+namespace {
+// A standard Gaussian vector of length p, normalised to the unit sphere if asked.
+void draw(RandomStream &random, const unsigned int p, const bool on_sphere, double *x) {
+  double norm2 = 0.0;
+  do {
+    norm2 = 0.0;
+    for (unsigned int i = 0; i < p; ++i) {
+      x[i] = random.normal();
+      norm2 += x[i] * x[i];
     }
-  } // namespace
+  } while (norm2 == 0.0);
+  if (on_sphere)
+    for (unsigned int i = 0; i < p; ++i)
+      x[i] /= std::sqrt(norm2);
+}
+} // namespace
 
-  TwoLayerNetwork::TwoLayerNetwork(const Parameters &parameters, MPI_Comm communicator)
-    : prm(parameters)
-  {
-    const unsigned int p = prm.input_dimension + (prm.bias ? 1 : 0);
-    const unsigned int d = p + 1;
-    const auto activation = prm.activation == "relu" ? TwoLayerFeature::Activation::relu
-                                                     : TwoLayerFeature::Activation::sigmoid;
-    auto feature = std::make_shared<TwoLayerFeature>(p, activation);
-    RandomStream random(prm.seed);
+TwoLayerNetwork::TwoLayerNetwork(const Parameters &parameters, MPI_Comm communicator)
+    : prm(parameters) {
+  const unsigned int p = prm.input_dimension + (prm.bias ? 1 : 0);
+  const unsigned int d = p + 1;
+  const auto activation = prm.activation == "relu" ? TwoLayerFeature::Activation::relu
+                                                   : TwoLayerFeature::Activation::sigmoid;
+  auto feature = std::make_shared<TwoLayerFeature>(p, activation);
+  RandomStream random(prm.seed);
 
-    // Teacher μ* = (1/m0) Σ_j δ_{(a*_j, w*_j)}, w*_j uniform on the unit sphere of R^p.
-    const unsigned int m0 = prm.n_teacher_neurons;
-    teacher = WeightedCloud(d);
-    std::vector<double> theta(d);
-    for (unsigned int j = 0; j < m0; ++j)
-      {
-        theta[0] = prm.teacher_output_weights == "signed" ? random.sign() : 1.0;
-        draw(random, p, true, theta.data() + 1);
-        teacher.push_back(theta.data(), 1.0 / m0);
-      }
-
-    // Inputs (with the constant 1 for a bias) and the teacher's outputs as targets.
-    auto data = std::make_shared<Dataset>();
-    data->input_dim = p;
-    std::vector<double> x(p, 1.0);
-    for (unsigned int k = 0; k < prm.n_samples; ++k)
-      {
-        draw(random, prm.input_dimension, prm.input_distribution == "sphere", x.data());
-        data->push_back(x.data(), 0.0, 0.0);
-      }
-    data->set_uniform_weights();
-    std::vector<double> f(prm.n_samples, 0.0);
-    feature->add_prediction(teacher, *data, f.data());
-    for (unsigned int k = 0; k < prm.n_samples; ++k)
-      data->targets[k] = prm.loss == "square" ? f[k] : (f[k] >= 0 ? 1.0 : -1.0);
-
-    std::shared_ptr<const Regularizer> V;
-    if (prm.weight_decay > 0)
-      V = std::make_shared<QuadraticPotential>(QuadraticPotential::weight_decay(d, prm.weight_decay));
-    else
-      V = std::make_shared<NoRegularizer>();
-    objective_ = std::make_shared<Objective>(feature, create_loss(prm.loss, prm.loss_scale), V, data,
-                                             communicator);
+  // Teacher μ* = (1/m0) Σ_j δ_{(a*_j, w*_j)}, w*_j uniform on the unit sphere of R^p.
+  const unsigned int m0 = prm.n_teacher_neurons;
+  teacher = WeightedCloud(d);
+  std::vector<double> theta(d);
+  for (unsigned int j = 0; j < m0; ++j) {
+    theta[0] = prm.teacher_output_weights == "signed" ? random.sign() : 1.0;
+    draw(random, p, true, theta.data() + 1);
+    teacher.push_back(theta.data(), 1.0 / m0);
   }
 
-  std::vector<std::string> TwoLayerNetwork::coordinate_names() const
-  {
-    std::vector<std::string> names{"a"};
-    for (unsigned int i = 1; i <= prm.input_dimension; ++i)
-      names.push_back("w" + std::to_string(i));
-    if (prm.bias)
-      names.push_back("b");
-    return names;
+  // Inputs (with the constant 1 for a bias) and the teacher's outputs as targets.
+  auto data = std::make_shared<Dataset>();
+  data->input_dim = p;
+  std::vector<double> x(p, 1.0);
+  for (unsigned int k = 0; k < prm.n_samples; ++k) {
+    draw(random, prm.input_dimension, prm.input_distribution == "sphere", x.data());
+    data->push_back(x.data(), 0.0, 0.0);
   }
+  data->set_uniform_weights();
+  std::vector<double> f(prm.n_samples, 0.0);
+  feature->add_prediction(teacher, *data, f.data());
+  for (unsigned int k = 0; k < prm.n_samples; ++k)
+    data->targets[k] = prm.loss == "square" ? f[k] : (f[k] >= 0 ? 1.0 : -1.0);
 
-  Domain TwoLayerNetwork::domain() const
-  {
-    const unsigned int d = dimension();
-    return Domain{std::vector<double>(d, -prm.parameter_bound), std::vector<double>(d, prm.parameter_bound),
-                  std::vector<bool>(d, false)};
-  }
+  std::shared_ptr<const Regularizer> V;
+  if (prm.weight_decay > 0)
+    V = std::make_shared<QuadraticPotential>(QuadraticPotential::weight_decay(d, prm.weight_decay));
+  else
+    V = std::make_shared<NoRegularizer>();
+  objective_ = std::make_shared<Objective>(feature, create_loss(prm.loss, prm.loss_scale), V, data,
+                                           communicator);
+}
 
-  std::string TwoLayerNetwork::default_initial_density() const
-  {
-    if (dimension() > 3)
-      return "";
-    // A centred Gaussian of standard deviation 0.5 in every coordinate.
-    std::string sum;
-    for (const std::string &name : coordinate_names())
-      sum += (sum.empty() ? "" : " + ") + name + "^2";
-    return "exp(-(" + sum + ") / (2 * 0.5^2))";
-  }
+std::vector<std::string> TwoLayerNetwork::coordinate_names() const {
+  std::vector<std::string> names{"a"};
+  for (unsigned int i = 1; i <= prm.input_dimension; ++i)
+    names.push_back("w" + std::to_string(i));
+  if (prm.bias)
+    names.push_back("b");
+  return names;
+}
 
-  std::optional<double> TwoLayerNetwork::optimal_value() const
-  {
-    if (prm.loss == "square" && prm.weight_decay == 0.0)
-      return 0.0;
-    return std::nullopt;
-  }
+Domain TwoLayerNetwork::domain() const {
+  const unsigned int d = dimension();
+  return Domain{std::vector<double>(d, -prm.parameter_bound),
+                std::vector<double>(d, prm.parameter_bound), std::vector<bool>(d, false)};
+}
 
-  std::string TwoLayerNetwork::summary() const
-  {
-    std::ostringstream out;
-    out << "two-layer " << prm.activation << " network, d_in = " << prm.input_dimension
-        << (prm.bias ? " + bias" : "") << ", teacher of " << prm.n_teacher_neurons << " neurons, n = "
-        << prm.n_samples << " inputs (" << prm.input_distribution << "), " << prm.loss
-        << " loss, weight decay " << prm.weight_decay;
-    return out.str();
-  }
+std::string TwoLayerNetwork::default_initial_density() const {
+  if (dimension() > 3)
+    return "";
+  // A centred Gaussian of standard deviation 0.5 in every coordinate.
+  std::string sum;
+  for (const std::string &name : coordinate_names())
+    sum += (sum.empty() ? "" : " + ") + name + "^2";
+  return "exp(-(" + sum + ") / (2 * 0.5^2))";
+}
+
+std::optional<double> TwoLayerNetwork::optimal_value() const {
+  if (prm.loss == "square" && prm.weight_decay == 0.0)
+    return 0.0;
+  return std::nullopt;
+}
+
+std::string TwoLayerNetwork::summary() const {
+  std::ostringstream out;
+  out << "two-layer " << prm.activation << " network, d_in = " << prm.input_dimension
+      << (prm.bias ? " + bias" : "") << ", teacher of " << prm.n_teacher_neurons
+      << " neurons, n = " << prm.n_samples << " inputs (" << prm.input_distribution << "), "
+      << prm.loss << " loss, weight decay " << prm.weight_decay;
+  return out.str();
+}
 } // namespace MeanField

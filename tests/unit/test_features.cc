@@ -10,84 +10,87 @@
 using namespace MeanField;
 using namespace MeanField::testing;
 
-namespace
-{
-  struct FeatureCase
-  {
-    std::string label;
-    std::function<std::shared_ptr<Feature>()> make;
-    std::function<Dataset()> data;
-    double theta_scale = 1.0;
-  };
+namespace {
+struct FeatureCase {
+  std::string label;
+  std::function<std::shared_ptr<Feature>()> make;
+  std::function<Dataset()> data;
+  double theta_scale = 1.0;
+};
 
-  std::vector<FeatureCase> feature_cases()
-  {
-    using A = TwoLayerFeature::Activation;
-    std::vector<FeatureCase> cases;
-    for (const unsigned int p : {1u, 2u, 3u, 4u, 7u})
-      for (const A a : {A::relu, A::sigmoid})
-        cases.push_back({std::string(a == A::relu ? "relu" : "sigmoid") + "_p" + std::to_string(p),
-                         [p, a] { return std::make_shared<TwoLayerFeature>(p, a); },
-                         [p] { return random_dataset(p, 53, 11 + p, p > 1); }});
-    cases.push_back({"dirichlet_fc7",
-                     [] { return std::make_shared<FourierFilterFeature>(FourierFilterFeature::dirichlet(7)); },
-                     [] { return random_torus_dataset(41, 5); }});
-    cases.push_back({"gaussian_s0.07",
-                     [] { return std::make_shared<FourierFilterFeature>(FourierFilterFeature::gaussian(0.07)); },
-                     [] { return random_torus_dataset(41, 6); }});
-    cases.push_back({"linear_d3", [] { return std::make_shared<LinearFeature>(3); },
-                     [] { return random_dataset(3, 30, 7); }});
-    return cases;
-  }
+std::vector<FeatureCase> feature_cases() {
+  using A = TwoLayerFeature::Activation;
+  std::vector<FeatureCase> cases;
+  for (const unsigned int p : {1u, 2u, 3u, 4u, 7u})
+    for (const A a : {A::relu, A::sigmoid})
+      cases.push_back({std::string(a == A::relu ? "relu" : "sigmoid") + "_p" + std::to_string(p),
+                       [p, a] { return std::make_shared<TwoLayerFeature>(p, a); },
+                       [p] {
+                         return random_dataset(p, 53, 11 + p, p > 1);
+                       }});
+  cases.push_back(
+      {"dirichlet_fc7",
+       [] { return std::make_shared<FourierFilterFeature>(FourierFilterFeature::dirichlet(7)); },
+       [] {
+         return random_torus_dataset(41, 5);
+       }});
+  cases.push_back(
+      {"gaussian_s0.07",
+       [] { return std::make_shared<FourierFilterFeature>(FourierFilterFeature::gaussian(0.07)); },
+       [] {
+         return random_torus_dataset(41, 6);
+       }});
+  cases.push_back({"linear_d3", [] { return std::make_shared<LinearFeature>(3); },
+                   [] {
+                     return random_dataset(3, 30, 7);
+                   }});
+  return cases;
+}
 
-  class FeatureTest : public ::testing::TestWithParam<FeatureCase>
-  {};
+class FeatureTest : public ::testing::TestWithParam<FeatureCase> {};
 
-  void PrintTo(const FeatureCase &c, std::ostream *out) { *out << c.label; }
+void PrintTo(const FeatureCase &c, std::ostream *out) {
+  *out << c.label;
+}
 
-  std::string case_name(const ::testing::TestParamInfo<FeatureCase> &info)
-  {
-    std::string name = info.param.label;
-    std::replace(name.begin(), name.end(), '.', '_');
-    return name;
-  }
+std::string case_name(const ::testing::TestParamInfo<FeatureCase> &info) {
+  std::string name = info.param.label;
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
 } // namespace
 
 // ∇_θ φ(θ, x_k) for every data point against centred finite differences of φ.
-TEST_P(FeatureTest, GradientMatchesFiniteDifferences)
-{
+TEST_P(FeatureTest, GradientMatchesFiniteDifferences) {
   const auto feature = GetParam().make();
   const Dataset data = GetParam().data();
   const unsigned int d = feature->n_parameters();
   const std::size_t n = data.size();
-  for (std::uint64_t seed = 1; seed <= 5; ++seed)
-    {
-      const WeightedCloud point = random_cloud(d, 1, 100 + seed);
-      const std::vector<double> theta(point.points.coordinates);
-      std::vector<double> values(n), gradients(n * d);
-      feature->evaluate(theta.data(), data, values.data(), gradients.data());
-      // errors relative to the gradient's size over the batch: a filter's tail values are
-      // accurate to round-off relative to ψ(0), not relative to themselves
-      double scale = 1e-8; // a dead ReLU neuron has a zero gradient on the whole batch
-      for (const double g : gradients)
-        scale = std::max(scale, std::abs(g));
-      for (std::size_t k = 0; k < n; ++k)
-        {
-          std::vector<double> g(gradients.begin() + k * d, gradients.begin() + (k + 1) * d);
-          auto phi_k = [&](const std::vector<double> &t) {
-            std::vector<double> v(n);
-            feature->evaluate(t.data(), data, v.data(), nullptr);
-            return v[k];
-          };
-          check_gradient(phi_k, theta, g, 1e-6, 1e-6, scale);
-        }
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const WeightedCloud point = random_cloud(d, 1, 100 + seed);
+    const std::vector<double> theta(point.points.coordinates);
+    std::vector<double> values(n), gradients(n * d);
+    feature->evaluate(theta.data(), data, values.data(), gradients.data());
+    // errors relative to the gradient's size over the batch: a filter's tail values are
+    // accurate to round-off relative to ψ(0), not relative to themselves
+    double scale = 1e-8; // a dead ReLU neuron has a zero gradient on the whole batch
+    for (const double g : gradients)
+      scale = std::max(scale, std::abs(g));
+    for (std::size_t k = 0; k < n; ++k) {
+      std::vector<double> g(gradients.begin() + k * d, gradients.begin() + (k + 1) * d);
+      auto phi_k = [&](const std::vector<double> &t) {
+        std::vector<double> v(n);
+        feature->evaluate(t.data(), data, v.data(), nullptr);
+        return v[k];
+      };
+      check_gradient(phi_k, theta, g, 1e-6, 1e-6, scale);
     }
+  }
 }
 
 // The overridden passes (M1) and data part of (M3) agree with the generic implementation
 // built on evaluate(), for a cloud larger than one thread block.
-TEST_P(FeatureTest, FastPassesMatchGenericPasses)
-{
+TEST_P(FeatureTest, FastPassesMatchGenericPasses) {
   const auto feature = GetParam().make();
   const Dataset data = GetParam().data();
   const unsigned int d = feature->n_parameters();
@@ -104,7 +107,7 @@ TEST_P(FeatureTest, FastPassesMatchGenericPasses)
   for (double &hk : h)
     hk = random.normal() / n;
   std::vector<double> v_fast(cloud.size()), g_fast(cloud.size() * d), v_gen(cloud.size()),
-    g_gen(cloud.size() * d), v_only(cloud.size());
+      g_gen(cloud.size() * d), v_only(cloud.size());
   feature->contract(cloud.points, data, h.data(), v_fast.data(), g_fast.data());
   feature->Feature::contract(cloud.points, data, h.data(), v_gen.data(), g_gen.data());
   feature->contract(cloud.points, data, h.data(), v_only.data(), nullptr);
@@ -116,68 +119,59 @@ TEST_P(FeatureTest, FastPassesMatchGenericPasses)
 INSTANTIATE_TEST_SUITE_P(AllFeatures, FeatureTest, ::testing::ValuesIn(feature_cases()), case_name);
 
 // (M8): the Fourier sum equals sin((2f_c+1)πu)/sin(πu), with ψ(0) = 2f_c + 1.
-TEST(FourierFilter, DirichletKernelClosedForm)
-{
-  for (const unsigned int fc : {0u, 1u, 7u, 20u})
-    {
-      const FourierFilterFeature psi = FourierFilterFeature::dirichlet(fc);
-      EXPECT_NEAR(psi.filter(0.0), 2.0 * fc + 1, 1e-12);
-      EXPECT_NEAR(psi.filter(3.0), 2.0 * fc + 1, 1e-11); // 1-periodic
-      for (double u = 0.013; u < 1.0; u += 0.0371)
-        {
-          const double exact = std::sin((2 * fc + 1) * M_PI * u) / std::sin(M_PI * u);
-          EXPECT_NEAR(psi.filter(u), exact, 1e-12 * (2 * fc + 1)) << "u = " << u;
-          EXPECT_NEAR(psi.filter(u - 2.0), exact, 1e-11 * (2 * fc + 1));
-        }
+TEST(FourierFilter, DirichletKernelClosedForm) {
+  for (const unsigned int fc : {0u, 1u, 7u, 20u}) {
+    const FourierFilterFeature psi = FourierFilterFeature::dirichlet(fc);
+    EXPECT_NEAR(psi.filter(0.0), 2.0 * fc + 1, 1e-12);
+    EXPECT_NEAR(psi.filter(3.0), 2.0 * fc + 1, 1e-11); // 1-periodic
+    for (double u = 0.013; u < 1.0; u += 0.0371) {
+      const double exact = std::sin((2 * fc + 1) * M_PI * u) / std::sin(M_PI * u);
+      EXPECT_NEAR(psi.filter(u), exact, 1e-12 * (2 * fc + 1)) << "u = " << u;
+      EXPECT_NEAR(psi.filter(u - 2.0), exact, 1e-11 * (2 * fc + 1));
     }
+  }
 }
 
 // The periodic Gaussian's truncated Fourier series equals its image sum to round-off.
-TEST(FourierFilter, PeriodicGaussianImageSum)
-{
-  for (const double s : {0.02, 0.05, 0.2})
-    {
-      const FourierFilterFeature psi = FourierFilterFeature::gaussian(s);
-      for (double u = -0.5; u <= 0.5; u += 0.0173)
-        {
-          double images = 0.0;
-          for (int p = -6; p <= 6; ++p)
-            images += std::exp(-(u - p) * (u - p) / (2 * s * s));
-          EXPECT_NEAR(psi.filter(u), images, 1e-14) << "s = " << s << ", u = " << u;
-        }
+TEST(FourierFilter, PeriodicGaussianImageSum) {
+  for (const double s : {0.02, 0.05, 0.2}) {
+    const FourierFilterFeature psi = FourierFilterFeature::gaussian(s);
+    for (double u = -0.5; u <= 0.5; u += 0.0173) {
+      double images = 0.0;
+      for (int p = -6; p <= 6; ++p)
+        images += std::exp(-(u - p) * (u - p) / (2 * s * s));
+      EXPECT_NEAR(psi.filter(u), images, 1e-14) << "s = " << s << ", u = " << u;
     }
+  }
 }
 
-TEST(FourierFilter, DerivativeMatchesFiniteDifferences)
-{
+TEST(FourierFilter, DerivativeMatchesFiniteDifferences) {
   const FourierFilterFeature psi = FourierFilterFeature::dirichlet(7);
-  for (double u = -0.9; u < 1.0; u += 0.137)
-    {
-      auto f = [&](const std::vector<double> &x) { return psi.filter(x[0]); };
-      check_gradient(f, {u}, {psi.filter_derivative(u)}, 1e-7);
-    }
+  for (double u = -0.9; u < 1.0; u += 0.137) {
+    auto f = [&](const std::vector<double> &x) {
+      return psi.filter(x[0]);
+    };
+    check_gradient(f, {u}, {psi.filter_derivative(u)}, 1e-7);
+  }
 }
 
 // Homogeneity (MATH §3, paper): ReLU φ(λθ) = λ²φ(θ); deconvolution φ((x, λr)) = λφ((x, r));
 // sigmoid φ((λa, w)) = λφ((a, w)) but φ is not homogeneous in w.
-TEST(Homogeneity, ReluIsTwoHomogeneous)
-{
+TEST(Homogeneity, ReluIsTwoHomogeneous) {
   const TwoLayerFeature relu(3, TwoLayerFeature::Activation::relu);
   const Dataset data = random_dataset(3, 40, 9);
   std::vector<double> theta{0.7, -0.3, 1.1, 0.4}, scaled(4), v(40), vs(40);
-  for (const double lambda : {0.1, 2.5, 7.0})
-    {
-      for (int i = 0; i < 4; ++i)
-        scaled[i] = lambda * theta[i];
-      relu.evaluate(theta.data(), data, v.data(), nullptr);
-      relu.evaluate(scaled.data(), data, vs.data(), nullptr);
-      for (int k = 0; k < 40; ++k)
-        EXPECT_NEAR(vs[k], lambda * lambda * v[k], 1e-13 * (1 + std::abs(vs[k])));
-    }
+  for (const double lambda : {0.1, 2.5, 7.0}) {
+    for (int i = 0; i < 4; ++i)
+      scaled[i] = lambda * theta[i];
+    relu.evaluate(theta.data(), data, v.data(), nullptr);
+    relu.evaluate(scaled.data(), data, vs.data(), nullptr);
+    for (int k = 0; k < 40; ++k)
+      EXPECT_NEAR(vs[k], lambda * lambda * v[k], 1e-13 * (1 + std::abs(vs[k])));
+  }
 }
 
-TEST(Homogeneity, DeconvolutionIsOneHomogeneousInTheWeight)
-{
+TEST(Homogeneity, DeconvolutionIsOneHomogeneousInTheWeight) {
   const FourierFilterFeature psi = FourierFilterFeature::dirichlet(7);
   const Dataset data = random_torus_dataset(30, 2);
   std::vector<double> theta{0.31, 0.8}, scaled{0.31, 0.8 * 3.7}, v(30), vs(30);
@@ -187,8 +181,7 @@ TEST(Homogeneity, DeconvolutionIsOneHomogeneousInTheWeight)
     EXPECT_NEAR(vs[k], 3.7 * v[k], 1e-12 * (1 + std::abs(vs[k])));
 }
 
-TEST(Homogeneity, SigmoidIsHomogeneousInTheOutputWeightOnly)
-{
+TEST(Homogeneity, SigmoidIsHomogeneousInTheOutputWeightOnly) {
   const TwoLayerFeature sigmoid(2, TwoLayerFeature::Activation::sigmoid);
   const Dataset data = random_dataset(2, 30, 4);
   std::vector<double> theta{0.7, -0.3, 1.1}, in_a{2.0 * 0.7, -0.3, 1.1}, all{1.4, -0.6, 2.2};
@@ -197,18 +190,16 @@ TEST(Homogeneity, SigmoidIsHomogeneousInTheOutputWeightOnly)
   sigmoid.evaluate(in_a.data(), data, va.data(), nullptr);
   sigmoid.evaluate(all.data(), data, vall.data(), nullptr);
   double departure = 0.0;
-  for (int k = 0; k < 30; ++k)
-    {
-      EXPECT_NEAR(va[k], 2.0 * v[k], 1e-14);
-      departure = std::max(departure, std::abs(vall[k] - 2.0 * v[k]));
-    }
+  for (int k = 0; k < 30; ++k) {
+    EXPECT_NEAR(va[k], 2.0 * v[k], 1e-14);
+    departure = std::max(departure, std::abs(vall[k] - 2.0 * v[k]));
+  }
   EXPECT_GT(departure, 1e-2); // scaling w as well changes more than the magnitude
 }
 
 // The BLAS path (p > 4) is exercised by the p = 7 cases above; check also a block boundary:
 // more particles than one matrix-product block, fewer data points than one thread block.
-TEST(TwoLayerFeature, BlasPathAcrossBlocks)
-{
+TEST(TwoLayerFeature, BlasPathAcrossBlocks) {
   const TwoLayerFeature relu(9, TwoLayerFeature::Activation::relu);
   const Dataset data = random_dataset(9, 17, 21, true);
   const WeightedCloud cloud = random_cloud(10, 1100, 8);

@@ -13,84 +13,78 @@
 using namespace MeanField;
 using namespace MeanField::testing;
 
-namespace
-{
-  using A = TwoLayerFeature::Activation;
+namespace {
+using A = TwoLayerFeature::Activation;
 
-  const std::vector<std::string> feature_names{"relu_p2", "relu_p6_blas", "sigmoid_p2", "sigmoid_p6_blas",
-                                               "dirichlet", "gaussian", "linear_d3"};
-  const std::vector<std::string> loss_names{"square", "logistic"};
-  const std::vector<std::string> regularizer_names{"none", "l1", "huber", "weight_decay"};
+const std::vector<std::string> feature_names{"relu_p2",         "relu_p6_blas", "sigmoid_p2",
+                                             "sigmoid_p6_blas", "dirichlet",    "gaussian",
+                                             "linear_d3"};
+const std::vector<std::string> loss_names{"square", "logistic"};
+const std::vector<std::string> regularizer_names{"none", "l1", "huber", "weight_decay"};
 
-  std::shared_ptr<Feature> make_feature(const std::string &name)
-  {
-    if (name == "relu_p2")
-      return std::make_shared<TwoLayerFeature>(2, A::relu);
-    if (name == "relu_p6_blas")
-      return std::make_shared<TwoLayerFeature>(6, A::relu);
-    if (name == "sigmoid_p2")
-      return std::make_shared<TwoLayerFeature>(2, A::sigmoid);
-    if (name == "sigmoid_p6_blas")
-      return std::make_shared<TwoLayerFeature>(6, A::sigmoid);
-    if (name == "dirichlet")
-      return std::make_shared<FourierFilterFeature>(FourierFilterFeature::dirichlet(7));
-    if (name == "gaussian")
-      return std::make_shared<FourierFilterFeature>(FourierFilterFeature::gaussian(0.08));
-    return std::make_shared<LinearFeature>(3);
-  }
+std::shared_ptr<Feature> make_feature(const std::string &name) {
+  if (name == "relu_p2")
+    return std::make_shared<TwoLayerFeature>(2, A::relu);
+  if (name == "relu_p6_blas")
+    return std::make_shared<TwoLayerFeature>(6, A::relu);
+  if (name == "sigmoid_p2")
+    return std::make_shared<TwoLayerFeature>(2, A::sigmoid);
+  if (name == "sigmoid_p6_blas")
+    return std::make_shared<TwoLayerFeature>(6, A::sigmoid);
+  if (name == "dirichlet")
+    return std::make_shared<FourierFilterFeature>(FourierFilterFeature::dirichlet(7));
+  if (name == "gaussian")
+    return std::make_shared<FourierFilterFeature>(FourierFilterFeature::gaussian(0.08));
+  return std::make_shared<LinearFeature>(3);
+}
 
-  std::shared_ptr<Regularizer> make_regularizer(const std::string &name, const unsigned int d)
-  {
-    if (name == "l1")
-      return std::make_shared<L1Coordinate>(1, 0.3);
-    if (name == "huber")
-      return std::make_shared<L1Coordinate>(1, 0.3, 0.5);
-    if (name == "weight_decay")
-      return std::make_shared<QuadraticPotential>(QuadraticPotential::weight_decay(d, 0.4));
-    return std::make_shared<NoRegularizer>();
-  }
+std::shared_ptr<Regularizer> make_regularizer(const std::string &name, const unsigned int d) {
+  if (name == "l1")
+    return std::make_shared<L1Coordinate>(1, 0.3);
+  if (name == "huber")
+    return std::make_shared<L1Coordinate>(1, 0.3, 0.5);
+  if (name == "weight_decay")
+    return std::make_shared<QuadraticPotential>(QuadraticPotential::weight_decay(d, 0.4));
+  return std::make_shared<NoRegularizer>();
+}
 
-  Objective make_objective(const std::string &feature_name, const std::string &loss_name,
-                           const std::string &regularizer_name)
-  {
-    auto feature = make_feature(feature_name);
-    const bool binary = loss_name == "logistic";
-    Dataset data = feature->input_dimension() == 1 && feature_name != "linear_d3"
+Objective make_objective(const std::string &feature_name, const std::string &loss_name,
+                         const std::string &regularizer_name) {
+  auto feature = make_feature(feature_name);
+  const bool binary = loss_name == "logistic";
+  Dataset data = feature->input_dimension() == 1 && feature_name != "linear_d3"
                      ? random_torus_dataset(37, 12)
                      : random_dataset(feature->input_dimension(), 37, 12, false, binary);
-    if (binary)
-      for (double &y : data.targets)
-        y = y >= 0 ? 1.0 : -1.0;
-    return Objective(feature, create_loss(loss_name, 1.7),
-                     make_regularizer(regularizer_name, feature->n_parameters()),
-                     std::make_shared<Dataset>(std::move(data)));
+  if (binary)
+    for (double &y : data.targets)
+      y = y >= 0 ? 1.0 : -1.0;
+  return Objective(feature, create_loss(loss_name, 1.7),
+                   make_regularizer(regularizer_name, feature->n_parameters()),
+                   std::make_shared<Dataset>(std::move(data)));
+}
+
+using Combination = std::tuple<std::string, std::string, std::string>;
+
+class ObjectiveTest : public ::testing::TestWithParam<Combination> {
+protected:
+  Objective objective() const {
+    return make_objective(std::get<0>(GetParam()), std::get<1>(GetParam()),
+                          std::get<2>(GetParam()));
   }
+};
 
-  using Combination = std::tuple<std::string, std::string, std::string>;
-
-  class ObjectiveTest : public ::testing::TestWithParam<Combination>
-  {
-  protected:
-    Objective objective() const
-    {
-      return make_objective(std::get<0>(GetParam()), std::get<1>(GetParam()), std::get<2>(GetParam()));
-    }
-  };
-
-  double first_variation_at(const Objective &objective, const Objective::State &state,
-                            const std::vector<double> &theta)
-  {
-    PointSet point(theta.size());
-    point.coordinates = theta;
-    double value = 0.0;
-    objective.first_variation(state, point, &value, nullptr);
-    return value;
-  }
+double first_variation_at(const Objective &objective, const Objective::State &state,
+                          const std::vector<double> &theta) {
+  PointSet point(theta.size());
+  point.coordinates = theta;
+  double value = 0.0;
+  objective.first_variation(state, point, &value, nullptr);
+  return value;
+}
 } // namespace
 
 // ∇F'(μ)(θ) against centred finite differences of θ ↦ F'(μ)(θ) (M3–M4), at random θ.
-TEST_P(ObjectiveTest, GradientOfFirstVariationMatchesFiniteDifferences)
-{
+TEST_P(ObjectiveTest, GradientOfFirstVariationMatchesFiniteDifferences) {
   const Objective objective = this->objective();
   const unsigned int d = objective.n_parameters();
   const WeightedCloud mu = random_cloud(d, 300, 1, 0.8);
@@ -98,45 +92,42 @@ TEST_P(ObjectiveTest, GradientOfFirstVariationMatchesFiniteDifferences)
   const WeightedCloud queries = random_cloud(d, 6, 77, 0.9);
   std::vector<double> values(6), gradients(6 * d);
   objective.first_variation(state, queries.points, values.data(), gradients.data());
-  for (int q = 0; q < 6; ++q)
-    {
-      const std::vector<double> theta(queries.points[q], queries.points[q] + d);
-      EXPECT_DOUBLE_EQ(values[q], first_variation_at(objective, state, theta));
-      const std::vector<double> g(gradients.begin() + q * d, gradients.begin() + (q + 1) * d);
-      check_gradient([&](const std::vector<double> &t) { return first_variation_at(objective, state, t); },
-                     theta, g, 1e-6);
-    }
+  for (int q = 0; q < 6; ++q) {
+    const std::vector<double> theta(queries.points[q], queries.points[q] + d);
+    EXPECT_DOUBLE_EQ(values[q], first_variation_at(objective, state, theta));
+    const std::vector<double> g(gradients.begin() + q * d, gradients.begin() + (q + 1) * d);
+    check_gradient(
+        [&](const std::vector<double> &t) { return first_variation_at(objective, state, t); },
+        theta, g, 1e-6);
+  }
 }
 
 // F'(θ₁) − F'(θ₂) = d/dε F(μ + ε(δ_θ₁ − δ_θ₂)) at ε = 0 (the definition of the first variation).
-TEST_P(ObjectiveTest, FirstVariationIsTheDirectionalDerivativeOfF)
-{
+TEST_P(ObjectiveTest, FirstVariationIsTheDirectionalDerivativeOfF) {
   const Objective objective = this->objective();
   const unsigned int d = objective.n_parameters();
   const WeightedCloud mu = random_cloud(d, 200, 2, 0.8);
   const Objective::State state = objective.evaluate(mu);
-  for (std::uint64_t seed = 10; seed < 14; ++seed)
-    {
-      const WeightedCloud pair = random_cloud(d, 2, seed, 0.9);
-      const std::vector<double> theta1(pair.points[0], pair.points[0] + d),
+  for (std::uint64_t seed = 10; seed < 14; ++seed) {
+    const WeightedCloud pair = random_cloud(d, 2, seed, 0.9);
+    const std::vector<double> theta1(pair.points[0], pair.points[0] + d),
         theta2(pair.points[1], pair.points[1] + d);
-      auto F = [&](const double epsilon) {
-        WeightedCloud perturbed(mu);
-        perturbed.push_back(theta1.data(), epsilon);
-        perturbed.push_back(theta2.data(), -epsilon);
-        return objective.evaluate(perturbed).value();
-      };
-      const double epsilon = 1e-4;
-      const double derivative = (F(epsilon) - F(-epsilon)) / (2 * epsilon);
-      const double difference =
+    auto F = [&](const double epsilon) {
+      WeightedCloud perturbed(mu);
+      perturbed.push_back(theta1.data(), epsilon);
+      perturbed.push_back(theta2.data(), -epsilon);
+      return objective.evaluate(perturbed).value();
+    };
+    const double epsilon = 1e-4;
+    const double derivative = (F(epsilon) - F(-epsilon)) / (2 * epsilon);
+    const double difference =
         first_variation_at(objective, state, theta1) - first_variation_at(objective, state, theta2);
-      EXPECT_NEAR(derivative, difference, 1e-6 * std::max(1.0, std::abs(difference)));
-    }
+    EXPECT_NEAR(derivative, difference, 1e-6 * std::max(1.0, std::abs(difference)));
+  }
 }
 
 // F = R + V-part; V-part = Σ w V; mass = Σ w; dissipation = Σ w |∇F'|²; velocity = −∇F'.
-TEST_P(ObjectiveTest, StateBookkeeping)
-{
+TEST_P(ObjectiveTest, StateBookkeeping) {
   const Objective objective = this->objective();
   const unsigned int d = objective.n_parameters();
   const WeightedCloud mu = random_cloud(d, 150, 3, 0.8, 0.7);
@@ -156,11 +147,10 @@ TEST_P(ObjectiveTest, StateBookkeeping)
   objective.velocity(state, mu.points, velocity.data());
   double dissipation = 0.0;
   for (std::size_t j = 0; j < mu.size(); ++j)
-    for (unsigned int i = 0; i < d; ++i)
-      {
-        dissipation += mu.weights[j] * gradients[j * d + i] * gradients[j * d + i];
-        EXPECT_EQ(velocity[j * d + i], -gradients[j * d + i]);
-      }
+    for (unsigned int i = 0; i < d; ++i) {
+      dissipation += mu.weights[j] * gradients[j * d + i] * gradients[j * d + i];
+      EXPECT_EQ(velocity[j * d + i], -gradients[j * d + i]);
+    }
   EXPECT_NEAR(objective.dissipation(state, mu), dissipation, 1e-13 * dissipation);
 }
 
@@ -174,8 +164,7 @@ INSTANTIATE_TEST_SUITE_P(AllCombinations, ObjectiveTest,
                          });
 
 // The pure-potential objective (no data): F = ∫V dμ, F' = V.
-TEST(Objective, PurePotential)
-{
+TEST(Objective, PurePotential) {
   const auto V = std::make_shared<QuadraticPotential>(std::vector<double>{1.0, 3.0},
                                                       std::vector<double>{0.5, -0.5});
   const Objective objective(2, V);
@@ -185,18 +174,16 @@ TEST(Objective, PurePotential)
   EXPECT_NEAR(state.value(), V->integrate(mu), 1e-15);
   std::vector<double> values(40), gradients(80), g(2);
   objective.first_variation(state, mu.points, values.data(), gradients.data());
-  for (int j = 0; j < 40; ++j)
-    {
-      EXPECT_NEAR(values[j], V->value(mu.points[j], 2), 1e-15);
-      V->gradient(mu.points[j], 2, g.data());
-      EXPECT_NEAR(gradients[2 * j], g[0], 1e-15);
-      EXPECT_NEAR(gradients[2 * j + 1], g[1], 1e-15);
-    }
+  for (int j = 0; j < 40; ++j) {
+    EXPECT_NEAR(values[j], V->value(mu.points[j], 2), 1e-15);
+    V->gradient(mu.points[j], 2, g.data());
+    EXPECT_NEAR(gradients[2 * j], g[0], 1e-15);
+    EXPECT_NEAR(gradients[2 * j + 1], g[1], 1e-15);
+  }
 }
 
 // A cloud in the wrong dimension is refused with an explanation, not evaluated.
-TEST(Objective, RejectsCloudOfWrongDimension)
-{
+TEST(Objective, RejectsCloudOfWrongDimension) {
   const Objective objective = make_objective("relu_p2", "square", "none");
   EXPECT_ANY_THROW(objective.evaluate(random_cloud(2, 5, 1)));
 }

@@ -14,79 +14,73 @@
 
 using namespace MeanField;
 
-namespace
-{
-  std::string write_temporary(const std::string &name, const std::string &text)
-  {
-    const std::string path = (std::filesystem::temp_directory_path() / name).string();
-    std::ofstream(path) << text;
-    return path;
-  }
+namespace {
+std::string write_temporary(const std::string &name, const std::string &text) {
+  const std::string path = (std::filesystem::temp_directory_path() / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
 
-  std::string error_of(const std::string &text, const std::vector<std::string> &overrides = {})
-  {
-    dealii::ParameterHandler prm;
-    declare_all_parameters(prm);
-    try
-      {
-        read_parameters(prm, write_temporary("meanfield_test.prm", text), overrides);
-        RunParameters run;
-        run.parse_parameters(prm);
-        const auto problem = create_problem(prm, MPI_COMM_SELF);
-        run.check_consistency(*problem);
-      }
-    catch (const InputError &e)
-      {
-        return e.what();
-      }
-    return "";
+std::string error_of(const std::string &text, const std::vector<std::string> &overrides = {}) {
+  dealii::ParameterHandler prm;
+  declare_all_parameters(prm);
+  try {
+    read_parameters(prm, write_temporary("meanfield_test.prm", text), overrides);
+    RunParameters run;
+    run.parse_parameters(prm);
+    const auto problem = create_problem(prm, MPI_COMM_SELF);
+    run.check_consistency(*problem);
+  } catch (const InputError &e) {
+    return e.what();
   }
+  return "";
+}
 } // namespace
 
-TEST(ParameterFiles, EveryShippedFileIsValid)
-{
+TEST(ParameterFiles, EveryShippedFileIsValid) {
   int count = 0;
-  for (const auto &entry : std::filesystem::directory_iterator(MEANFIELD_SOURCE_DIR "/parameter_files"))
-    {
-      if (entry.path().extension() != ".prm")
-        continue;
-      ++count;
-      dealii::ParameterHandler prm;
-      declare_all_parameters(prm);
-      ASSERT_NO_THROW(read_parameters(prm, entry.path().string(), {})) << entry.path();
-      RunParameters run;
-      run.parse_parameters(prm);
-      const auto problem = create_problem(prm, MPI_COMM_SELF);
-      EXPECT_NO_THROW(run.check_consistency(*problem)) << entry.path();
-    }
+  for (const auto &entry :
+       std::filesystem::directory_iterator(MEANFIELD_SOURCE_DIR "/parameter_files")) {
+    if (entry.path().extension() != ".prm")
+      continue;
+    ++count;
+    dealii::ParameterHandler prm;
+    declare_all_parameters(prm);
+    ASSERT_NO_THROW(read_parameters(prm, entry.path().string(), {})) << entry.path();
+    RunParameters run;
+    run.parse_parameters(prm);
+    const auto problem = create_problem(prm, MPI_COMM_SELF);
+    EXPECT_NO_THROW(run.check_consistency(*problem)) << entry.path();
+  }
   EXPECT_GE(count, 1);
 }
 
-TEST(ParameterFiles, ErrorsNameTheEntry)
-{
-  EXPECT_NE(error_of("set Dimensoin = 2").find("No entry with name <Dimensoin>"), std::string::npos);
-  EXPECT_NE(error_of("subsection Problem\n set Type = neural net\nend").find("Type"), std::string::npos);
+TEST(ParameterFiles, ErrorsNameTheEntry) {
+  EXPECT_NE(error_of("set Dimensoin = 2").find("No entry with name <Dimensoin>"),
+            std::string::npos);
+  EXPECT_NE(error_of("subsection Problem\n set Type = neural net\nend").find("Type"),
+            std::string::npos);
   EXPECT_NE(error_of("subsection Problem\n subsection Sparse deconvolution\n"
                      "  set Regularization = -0.1\n end\nend")
-              .find("Regularization"),
+                .find("Regularization"),
             std::string::npos);
   EXPECT_NE(error_of("subsection Problem\n subsection Sparse deconvolution\n"
                      "  set Spike positions = 0.1, 1.5\n set Spike weights = 1, 1\n end\nend")
-              .find("Spike positions"),
+                .find("Spike positions"),
             std::string::npos);
   // the mismatch message carries the corrected line
   EXPECT_NE(error_of("set Dimension = 2\nsubsection Problem\n set Type = two-layer network\nend")
-              .find("set Dimension = 3"),
+                .find("set Dimension = 3"),
             std::string::npos);
-  EXPECT_NE(error_of("subsection Problem\n set Type = potential drift\n subsection Potential drift\n"
-                     "  set Stiffness = 1, 2\n set Center = 0\n end\nend")
-              .find("Center has 1 entries"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("subsection Problem\n set Type = potential drift\n subsection Potential drift\n"
+               "  set Stiffness = 1, 2\n set Center = 0\n end\nend")
+          .find("Center has 1 entries"),
+      std::string::npos);
   EXPECT_EQ(error_of(""), ""); // the defaults are a valid problem
 }
 
-TEST(ParameterFiles, OverridesApplyAndAreChecked)
-{
+TEST(ParameterFiles, OverridesApplyAndAreChecked) {
   dealii::ParameterHandler prm;
   declare_all_parameters(prm);
   read_parameters(prm, write_temporary("meanfield_override.prm", "set Dimension = 2\n"),
@@ -101,8 +95,7 @@ TEST(ParameterFiles, OverridesApplyAndAreChecked)
   EXPECT_NE(error_of("", {}).find(""), std::string::npos);
 }
 
-TEST(InitialDensity, MidpointCloudIsNormalisedAndChecked)
-{
+TEST(InitialDensity, MidpointCloudIsNormalisedAndChecked) {
   dealii::ParameterHandler prm;
   declare_all_parameters(prm);
   const auto problem = create_problem(prm, MPI_COMM_SELF); // sparse deconvolution, (x, r)
@@ -110,13 +103,12 @@ TEST(InitialDensity, MidpointCloudIsNormalisedAndChecked)
   const WeightedCloud cloud = mu0.midpoint_cloud(32, MPI_COMM_SELF);
   EXPECT_EQ(cloud.size(), 32u * 32u);
   EXPECT_NEAR(cloud.local_mass(), 1.0, 1e-13);
-  for (std::size_t j = 0; j < cloud.size(); ++j)
-    {
-      EXPECT_GE(cloud.weights[j], 0.0);
-      EXPECT_GE(cloud.points[j][0], 0.0);
-      EXPECT_LE(cloud.points[j][0], 1.0);
-      EXPECT_LE(std::abs(cloud.points[j][1]), 2.0);
-    }
+  for (std::size_t j = 0; j < cloud.size(); ++j) {
+    EXPECT_GE(cloud.weights[j], 0.0);
+    EXPECT_GE(cloud.points[j][0], 0.0);
+    EXPECT_LE(cloud.points[j][0], 1.0);
+    EXPECT_LE(std::abs(cloud.points[j][1]), 2.0);
+  }
   // constants and the problem's coordinate names are understood
   const InitialDensity<2> custom(*problem, "exp(-(r - c)^2 / s)", "c=0.5, s=0.02");
   EXPECT_NEAR(custom.value(dealii::Point<2>(0.3, 0.5)), 1.0, 1e-15);

@@ -5,38 +5,36 @@
 #include <string>
 #include <vector>
 
-namespace MeanField
-{
-  class Problem;
+namespace MeanField {
+class Problem;
 
-  /**
-   * The top-level entries and the subsections that are not owned by a module:
-   * `Dimension`, `Run mode`, `Initial condition`, `Evaluation` and `Output`.
-   */
-  struct RunParameters
-  {
-    unsigned int dimension;
-    std::string run_mode;
-    std::string initial_density;
-    std::string function_constants;
-    unsigned int evaluation_points;
-    std::string output_directory;
+/**
+ * The top-level entries and the subsections that are not owned by a module:
+ * `Dimension`, `Run mode`, `Initial condition`, `Evaluation` and `Output`.
+ */
+struct RunParameters {
+  unsigned int dimension;
+  std::string run_mode;
+  std::string initial_density;
+  std::string function_constants;
+  unsigned int evaluation_points;
+  std::string output_directory;
 
-    static void declare_parameters(dealii::ParameterHandler &prm);
-    void parse_parameters(dealii::ParameterHandler &prm);
+  static void declare_parameters(dealii::ParameterHandler &prm);
+  void parse_parameters(dealii::ParameterHandler &prm);
 
-    /// Cross-section checks against the problem; the message shows the corrected .prm lines.
-    void check_consistency(const Problem &problem) const;
-  };
+  /// Cross-section checks against the problem; the message shows the corrected .prm lines.
+  void check_consistency(const Problem &problem) const;
+};
 
-  /// Declare every parameter of MeanField in @p prm (what `meanfield --help` prints).
-  void declare_all_parameters(dealii::ParameterHandler &prm);
+/// Declare every parameter of MeanField in @p prm (what `meanfield --help` prints).
+void declare_all_parameters(dealii::ParameterHandler &prm);
 
-  /**
-   * Read @p file into @p prm, then apply each override "Section/Subsection/Key=value".
-   * Every failure (missing file, unknown entry, value not matching its pattern) becomes
-   * an InputError naming the file, line and entry.
-   */
-  void read_parameters(dealii::ParameterHandler &prm, const std::string &file,
-                       const std::vector<std::string> &overrides);
+/**
+ * Read @p file into @p prm, then apply each override "Section/Subsection/Key=value".
+ * Every failure (missing file, unknown entry, value not matching its pattern) becomes
+ * an InputError naming the file, line and entry.
+ */
+void read_parameters(dealii::ParameterHandler &prm, const std::string &file,
+                     const std::vector<std::string> &overrides);
 } // namespace MeanField

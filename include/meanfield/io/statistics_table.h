@@ -5,35 +5,33 @@
 #include <variant>
 #include <vector>
 
-namespace MeanField
-{
-  /**
-   * A table of run statistics in the ASPECT style: a header of "# N: name — description"
-   * lines, then one whitespace-separated row per record (numbers in full precision), so
-   * that `numpy.loadtxt(..., comments="#")` and gnuplot read it directly.
-   */
-  class StatisticsTable
-  {
-  public:
-    using Value = std::variant<double, long long, std::string>;
+namespace MeanField {
+/**
+ * A table of run statistics in the ASPECT style: a header of "# N: name — description"
+ * lines, then one whitespace-separated row per record (numbers in full precision), so
+ * that `numpy.loadtxt(..., comments="#")` and gnuplot read it directly.
+ */
+class StatisticsTable {
+public:
+  using Value = std::variant<double, long long, std::string>;
 
-    /// Declare a column; columns appear in declaration order.
-    void add_column(const std::string &name, const std::string &description);
+  /// Declare a column; columns appear in declaration order.
+  void add_column(const std::string &name, const std::string &description);
 
-    /// Append a row: one value per declared column, in order.
-    void add_row(const std::vector<Value> &values);
+  /// Append a row: one value per declared column, in order.
+  void add_row(const std::vector<Value> &values);
 
-    std::size_t n_rows() const { return rows.size(); }
-    std::size_t n_columns() const { return names.size(); }
-    const std::vector<Value> &row(std::size_t i) const { return rows[i]; }
+  std::size_t n_rows() const { return rows.size(); }
+  std::size_t n_columns() const { return names.size(); }
+  const std::vector<Value> &row(std::size_t i) const { return rows[i]; }
 
-    void write(std::ostream &out) const;
-    /// Write to a file atomically (a temporary file renamed into place).
-    void write(const std::string &file_name) const;
+  void write(std::ostream &out) const;
+  /// Write to a file atomically (a temporary file renamed into place).
+  void write(const std::string &file_name) const;
 
-  private:
-    std::vector<std::string> names;
-    std::vector<std::string> descriptions;
-    std::vector<std::vector<Value>> rows;
-  };
+private:
+  std::vector<std::string> names;
+  std::vector<std::string> descriptions;
+  std::vector<std::vector<Value>> rows;
+};
 } // namespace MeanField

@@ -5,51 +5,49 @@
 
 #include <string>
 
-namespace MeanField
-{
+namespace MeanField {
+/**
+ * A feature map φ(θ, x), θ ∈ R^d, x ∈ R^p: a neuron, a filter impulse response,
+ * a linear feature. Every call works on a whole batch of data points at once,
+ * so there is one virtual call per particle or per batch, never per data point.
+ *
+ * Derived classes implement evaluate(); the two cloud-level passes
+ * add_prediction() (M1) and contract() (M3) have generic implementations in
+ * terms of evaluate() and are overridden where the structure of φ allows a
+ * faster algorithm (matrix products, separable Fourier sums). Tests check
+ * every override against the generic path.
+ */
+class Feature {
+public:
+  virtual ~Feature() = default;
+
+  virtual std::string name() const = 0;
+
+  /// d, the dimension of parameter space.
+  virtual unsigned int n_parameters() const = 0;
+
+  /// p, the dimension of a data point x_k.
+  virtual unsigned int input_dimension() const = 0;
+
   /**
-   * A feature map φ(θ, x), θ ∈ R^d, x ∈ R^p: a neuron, a filter impulse response,
-   * a linear feature. Every call works on a whole batch of data points at once,
-   * so there is one virtual call per particle or per batch, never per data point.
-   *
-   * Derived classes implement evaluate(); the two cloud-level passes
-   * add_prediction() (M1) and contract() (M3) have generic implementations in
-   * terms of evaluate() and are overridden where the structure of φ allows a
-   * faster algorithm (matrix products, separable Fourier sums). Tests check
-   * every override against the generic path.
+   * φ(θ, x_k) → values[k] for every k of @p data, and, if @p gradients is not
+   * null, ∇_θ φ(θ, x_k) → gradients[k * d + i].
    */
-  class Feature
-  {
-  public:
-    virtual ~Feature() = default;
+  virtual void evaluate(const double *theta, const Dataset &data, double *values,
+                        double *gradients) const = 0;
 
-    virtual std::string name() const = 0;
+  /**
+   * (M1) for the local cloud: f[k] += Σ_j w_j φ(θ_j, x_k). Cost O(m n) in general.
+   */
+  virtual void add_prediction(const WeightedCloud &cloud, const Dataset &data, double *f) const;
 
-    /// d, the dimension of parameter space.
-    virtual unsigned int n_parameters() const = 0;
-
-    /// p, the dimension of a data point x_k.
-    virtual unsigned int input_dimension() const = 0;
-
-    /**
-     * φ(θ, x_k) → values[k] for every k of @p data, and, if @p gradients is not
-     * null, ∇_θ φ(θ, x_k) → gradients[k * d + i].
-     */
-    virtual void evaluate(const double *theta, const Dataset &data, double *values,
-                          double *gradients) const = 0;
-
-    /**
-     * (M1) for the local cloud: f[k] += Σ_j w_j φ(θ_j, x_k). Cost O(m n) in general.
-     */
-    virtual void add_prediction(const WeightedCloud &cloud, const Dataset &data, double *f) const;
-
-    /**
-     * The data part of (M3)–(M4) at the query points θ_q:
-     *   values[q]            = Σ_k h_k φ(θ_q, x_k),
-     *   gradients[q * d + i] = Σ_k h_k ∂_i φ(θ_q, x_k)      (if gradients is not null),
-     * with h_k = ρ_k ∂₁ℓ(f(x_k), y_k). Overwrites values and gradients. Cost O(q n).
-     */
-    virtual void contract(const PointSet &queries, const Dataset &data, const double *h,
-                          double *values, double *gradients) const;
-  };
+  /**
+   * The data part of (M3)–(M4) at the query points θ_q:
+   *   values[q]            = Σ_k h_k φ(θ_q, x_k),
+   *   gradients[q * d + i] = Σ_k h_k ∂_i φ(θ_q, x_k)      (if gradients is not null),
+   * with h_k = ρ_k ∂₁ℓ(f(x_k), y_k). Overwrites values and gradients. Cost O(q n).
+   */
+  virtual void contract(const PointSet &queries, const Dataset &data, const double *h,
+                        double *values, double *gradients) const;
+};
 } // namespace MeanField

@@ -5,91 +5,86 @@
 #include <string>
 #include <vector>
 
-namespace MeanField
-{
-  /**
-   * The potential V(θ) of (M2): its value, its gradient (a subgradient where V
-   * is not differentiable) and its proximal map prox_{ηV}(v) = argmin_u ½|u − v|² + η V(u),
-   * used by forward–backward particle steps.
-   */
-  class Regularizer
-  {
-  public:
-    virtual ~Regularizer() = default;
-    virtual std::string name() const = 0;
+namespace MeanField {
+/**
+ * The potential V(θ) of (M2): its value, its gradient (a subgradient where V
+ * is not differentiable) and its proximal map prox_{ηV}(v) = argmin_u ½|u − v|² + η V(u),
+ * used by forward–backward particle steps.
+ */
+class Regularizer {
+public:
+  virtual ~Regularizer() = default;
+  virtual std::string name() const = 0;
 
-    virtual double value(const double *theta, unsigned int dim) const = 0;
+  virtual double value(const double *theta, unsigned int dim) const = 0;
 
-    /// gradient[i] = ∂_i V(θ) (overwrites).
-    virtual void gradient(const double *theta, unsigned int dim, double *gradient) const = 0;
+  /// gradient[i] = ∂_i V(θ) (overwrites).
+  virtual void gradient(const double *theta, unsigned int dim, double *gradient) const = 0;
 
-    /// θ ← prox_{ηV}(θ), η ≥ 0.
-    virtual void prox(double *theta, unsigned int dim, double eta) const = 0;
-
-    /**
-     * For every query point: values[q] += V(θ_q) and, if gradients is not null,
-     * gradients[q d + i] += ∂_i V(θ_q). One virtual call per batch.
-     */
-    virtual void add_to(const PointSet &queries, double *values, double *gradients) const;
-
-    /// Σ_j w_j V(θ_j) over the local cloud.
-    double integrate(const WeightedCloud &cloud) const;
-  };
-
-  /// V ≡ 0.
-  class NoRegularizer : public Regularizer
-  {
-  public:
-    std::string name() const override { return "none"; }
-    double value(const double *, unsigned int) const override { return 0.0; }
-    void gradient(const double *, unsigned int dim, double *gradient) const override;
-    void prox(double *, unsigned int, double) const override {}
-    void add_to(const PointSet &, double *, double *) const override {}
-  };
+  /// θ ← prox_{ηV}(θ), η ≥ 0.
+  virtual void prox(double *theta, unsigned int dim, double eta) const = 0;
 
   /**
-   * V(θ) = λ|θ_c| on one coordinate c (the signed weight r of a spike, MATH §3.1).
-   * The gradient uses sign(0) = 0; the prox is soft-thresholding. With a Huber
-   * width δ > 0, |r| is replaced by r²/(2δ) for |r| ≤ δ and |r| − δ/2 beyond,
-   * which makes the PDE velocity continuous at r = 0.
+   * For every query point: values[q] += V(θ_q) and, if gradients is not null,
+   * gradients[q d + i] += ∂_i V(θ_q). One virtual call per batch.
    */
-  class L1Coordinate : public Regularizer
-  {
-  public:
-    L1Coordinate(unsigned int coordinate, double lambda, double huber_width = 0.0);
-    std::string name() const override { return huber > 0 ? "huber" : "l1"; }
-    double value(const double *theta, unsigned int dim) const override;
-    void gradient(const double *theta, unsigned int dim, double *gradient) const override;
-    void prox(double *theta, unsigned int dim, double eta) const override;
+  virtual void add_to(const PointSet &queries, double *values, double *gradients) const;
 
-  private:
-    unsigned int c;
-    double lambda;
-    double huber;
-  };
+  /// Σ_j w_j V(θ_j) over the local cloud.
+  double integrate(const WeightedCloud &cloud) const;
+};
 
-  /**
-   * V(θ) = ½ Σ_i K_i (θ_i − c_i)²: weight decay (λ/2)|θ|² when K_i = λ, c = 0, and the
-   * confining potential of the exact solution E1 (MATH §3.3). Prox: (v_i + η K_i c_i)/(1 + η K_i).
-   */
-  class QuadraticPotential : public Regularizer
-  {
-  public:
-    QuadraticPotential(std::vector<double> stiffness, std::vector<double> center);
-    /// Weight decay (λ/2)|θ|² in dimension d.
-    static QuadraticPotential weight_decay(unsigned int dim, double lambda);
+/// V ≡ 0.
+class NoRegularizer : public Regularizer {
+public:
+  std::string name() const override { return "none"; }
+  double value(const double *, unsigned int) const override { return 0.0; }
+  void gradient(const double *, unsigned int dim, double *gradient) const override;
+  void prox(double *, unsigned int, double) const override {}
+  void add_to(const PointSet &, double *, double *) const override {}
+};
 
-    std::string name() const override { return "quadratic"; }
-    double value(const double *theta, unsigned int dim) const override;
-    void gradient(const double *theta, unsigned int dim, double *gradient) const override;
-    void prox(double *theta, unsigned int dim, double eta) const override;
-    void add_to(const PointSet &queries, double *values, double *gradients) const override;
+/**
+ * V(θ) = λ|θ_c| on one coordinate c (the signed weight r of a spike, MATH §3.1).
+ * The gradient uses sign(0) = 0; the prox is soft-thresholding. With a Huber
+ * width δ > 0, |r| is replaced by r²/(2δ) for |r| ≤ δ and |r| − δ/2 beyond,
+ * which makes the PDE velocity continuous at r = 0.
+ */
+class L1Coordinate : public Regularizer {
+public:
+  L1Coordinate(unsigned int coordinate, double lambda, double huber_width = 0.0);
+  std::string name() const override { return huber > 0 ? "huber" : "l1"; }
+  double value(const double *theta, unsigned int dim) const override;
+  void gradient(const double *theta, unsigned int dim, double *gradient) const override;
+  void prox(double *theta, unsigned int dim, double eta) const override;
 
-    const std::vector<double> &stiffness() const { return K; }
-    const std::vector<double> &center() const { return c; }
+private:
+  unsigned int c;
+  double lambda;
+  double huber;
+};
 
-  private:
-    std::vector<double> K;
-    std::vector<double> c;
-  };
+/**
+ * V(θ) = ½ Σ_i K_i (θ_i − c_i)²: weight decay (λ/2)|θ|² when K_i = λ, c = 0, and the
+ * confining potential of the exact solution E1 (MATH §3.3). Prox: (v_i + η K_i c_i)/(1 + η K_i).
+ */
+class QuadraticPotential : public Regularizer {
+public:
+  QuadraticPotential(std::vector<double> stiffness, std::vector<double> center);
+  /// Weight decay (λ/2)|θ|² in dimension d.
+  static QuadraticPotential weight_decay(unsigned int dim, double lambda);
+
+  std::string name() const override { return "quadratic"; }
+  double value(const double *theta, unsigned int dim) const override;
+  void gradient(const double *theta, unsigned int dim, double *gradient) const override;
+  void prox(double *theta, unsigned int dim, double eta) const override;
+  void add_to(const PointSet &queries, double *values, double *gradients) const override;
+
+  const std::vector<double> &stiffness() const { return K; }
+  const std::vector<double> &center() const { return c; }
+
+private:
+  std::vector<double> K;
+  std::vector<double> c;
+};
 } // namespace MeanField

@@ -9,34 +9,33 @@
 #include <memory>
 #include <string>
 
-namespace MeanField
-{
+namespace MeanField {
+/**
+ * The initial law μ0 of a problem in d = dim ≤ 3: a function-parser expression in
+ * the problem's coordinate names (or the problem's default), evaluated on its box.
+ * Not normalised: discretizations normalise to mass 1.
+ */
+template <int dim>
+class InitialDensity {
+public:
+  /// @p expression "default" takes the problem's own μ0. Throws InputError on a parse error.
+  InitialDensity(const Problem &problem, const std::string &expression,
+                 const std::string &constants);
+
+  double value(const dealii::Point<dim> &theta) const { return parser->value(theta); }
+  const std::string &expression() const { return text; }
+
   /**
-   * The initial law μ0 of a problem in d = dim ≤ 3: a function-parser expression in
-   * the problem's coordinate names (or the problem's default), evaluated on its box.
-   * Not normalised: discretizations normalise to mass 1.
+   * Midpoint discretization on the N^dim uniform grid of the box: the cloud of cell
+   * midpoints with masses ρ0(midpoint)·|cell|, normalised to total mass 1. Each rank
+   * gets a contiguous range of the cells. Collective. Throws InputError if ρ0 is
+   * negative or not finite at a midpoint, or integrates to zero.
    */
-  template <int dim>
-  class InitialDensity
-  {
-  public:
-    /// @p expression "default" takes the problem's own μ0. Throws InputError on a parse error.
-    InitialDensity(const Problem &problem, const std::string &expression, const std::string &constants);
+  WeightedCloud midpoint_cloud(unsigned int points_per_direction, MPI_Comm communicator) const;
 
-    double value(const dealii::Point<dim> &theta) const { return parser->value(theta); }
-    const std::string &expression() const { return text; }
-
-    /**
-     * Midpoint discretization on the N^dim uniform grid of the box: the cloud of cell
-     * midpoints with masses ρ0(midpoint)·|cell|, normalised to total mass 1. Each rank
-     * gets a contiguous range of the cells. Collective. Throws InputError if ρ0 is
-     * negative or not finite at a midpoint, or integrates to zero.
-     */
-    WeightedCloud midpoint_cloud(unsigned int points_per_direction, MPI_Comm communicator) const;
-
-  private:
-    std::string text;
-    Domain box;
-    std::unique_ptr<dealii::FunctionParser<dim>> parser;
-  };
+private:
+  std::string text;
+  Domain box;
+  std::unique_ptr<dealii::FunctionParser<dim>> parser;
+};
 } // namespace MeanField

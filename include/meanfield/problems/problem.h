@@ -9,79 +9,75 @@
 #include <string>
 #include <vector>
 
-namespace MeanField
-{
-  /// The natural box of parameter space for a problem, with its periodic directions.
-  struct Domain
-  {
-    std::vector<double> lower;
-    std::vector<double> upper;
-    std::vector<bool> periodic;
+namespace MeanField {
+/// The natural box of parameter space for a problem, with its periodic directions.
+struct Domain {
+  std::vector<double> lower;
+  std::vector<double> upper;
+  std::vector<bool> periodic;
 
-    unsigned int dim() const { return lower.size(); }
-    double volume() const;
-  };
+  unsigned int dim() const { return lower.size(); }
+  double volume() const;
+};
 
-  /**
-   * A problem of MATH §3: it owns the data and the Objective built on them, and
-   * knows its parameter-space box, its default initial law μ0, and whatever is
-   * known exactly about it (a ground-truth measure generating the data, the
-   * optimal value F*).
-   */
-  class Problem
-  {
-  public:
-    virtual ~Problem() = default;
+/**
+ * A problem of MATH §3: it owns the data and the Objective built on them, and
+ * knows its parameter-space box, its default initial law μ0, and whatever is
+ * known exactly about it (a ground-truth measure generating the data, the
+ * optimal value F*).
+ */
+class Problem {
+public:
+  virtual ~Problem() = default;
 
-    virtual std::string name() const = 0;
+  virtual std::string name() const = 0;
 
-    /// d, the dimension of parameter space.
-    unsigned int dimension() const { return objective_->n_parameters(); }
+  /// d, the dimension of parameter space.
+  unsigned int dimension() const { return objective_->n_parameters(); }
 
-    const Objective &objective() const { return *objective_; }
-    std::shared_ptr<const Objective> objective_pointer() const { return objective_; }
+  const Objective &objective() const { return *objective_; }
+  std::shared_ptr<const Objective> objective_pointer() const { return objective_; }
 
-    /// Names of the coordinates of θ, used as variables of the μ0 expression.
-    virtual std::vector<std::string> coordinate_names() const = 0;
+  /// Names of the coordinates of θ, used as variables of the μ0 expression.
+  virtual std::vector<std::string> coordinate_names() const = 0;
 
-    virtual Domain domain() const = 0;
-
-    /**
-     * The default μ0 as a function-parser expression in the coordinate names
-     * (unnormalised; the caller normalises to mass 1). Empty for d > 3, where
-     * no density is sampled on a grid.
-     */
-    virtual std::string default_initial_density() const = 0;
-
-    /// A probability measure whose prediction generated the (noise-free) data, if there is one.
-    virtual std::optional<WeightedCloud> ground_truth() const { return std::nullopt; }
-
-    /// F* = min F, where it is known in closed form.
-    virtual std::optional<double> optimal_value() const { return std::nullopt; }
-
-    /// A few lines describing the instance (for the screen and the log).
-    virtual std::string summary() const = 0;
-
-  protected:
-    std::shared_ptr<Objective> objective_;
-  };
-
-  /// The `Problem` subsection: the problem type and each problem's own parameters.
-  struct ProblemParameters
-  {
-    std::string type;
-
-    static void declare_parameters(dealii::ParameterHandler &prm);
-    void parse_parameters(dealii::ParameterHandler &prm);
-  };
+  virtual Domain domain() const = 0;
 
   /**
-   * Build the problem selected in the `Problem` subsection of @p prm (which must
-   * have been declared with ProblemParameters::declare_parameters and parsed).
-   * Throws InputError with the entry's name for inconsistent values.
+   * The default μ0 as a function-parser expression in the coordinate names
+   * (unnormalised; the caller normalises to mass 1). Empty for d > 3, where
+   * no density is sampled on a grid.
    */
-  std::unique_ptr<Problem> create_problem(dealii::ParameterHandler &prm, MPI_Comm communicator);
+  virtual std::string default_initial_density() const = 0;
 
-  /// Helpers for list-valued entries: "0.1, 0.5" → {0.1, 0.5}; empty string → {}.
-  std::vector<double> parse_double_list(const std::string &text);
+  /// A probability measure whose prediction generated the (noise-free) data, if there is one.
+  virtual std::optional<WeightedCloud> ground_truth() const { return std::nullopt; }
+
+  /// F* = min F, where it is known in closed form.
+  virtual std::optional<double> optimal_value() const { return std::nullopt; }
+
+  /// A few lines describing the instance (for the screen and the log).
+  virtual std::string summary() const = 0;
+
+protected:
+  std::shared_ptr<Objective> objective_;
+};
+
+/// The `Problem` subsection: the problem type and each problem's own parameters.
+struct ProblemParameters {
+  std::string type;
+
+  static void declare_parameters(dealii::ParameterHandler &prm);
+  void parse_parameters(dealii::ParameterHandler &prm);
+};
+
+/**
+ * Build the problem selected in the `Problem` subsection of @p prm (which must
+ * have been declared with ProblemParameters::declare_parameters and parsed).
+ * Throws InputError with the entry's name for inconsistent values.
+ */
+std::unique_ptr<Problem> create_problem(dealii::ParameterHandler &prm, MPI_Comm communicator);
+
+/// Helpers for list-valued entries: "0.1, 0.5" → {0.1, 0.5}; empty string → {}.
+std::vector<double> parse_double_list(const std::string &text);
 } // namespace MeanField

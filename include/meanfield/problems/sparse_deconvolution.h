@@ -2,57 +2,54 @@
 
 #include <meanfield/problems/problem.h>
 
-namespace MeanField
-{
-  /**
-   * Sparse spike deconvolution (BLASSO) on the torus T = [0, 1), MATH §3.1.
-   *
-   * Ground truth Σ_j r*_j δ_{x*_j}; observations y_k = Σ_j r*_j ψ(s_k − x*_j) + σ ε_k on the
-   * grid s_k = k/n with ρ_k = 1/n; θ = (x, r) ∈ T × R, φ(θ, s) = r ψ(s − x),
-   * ℓ(f, y) = (κ/2)(f − y)², V(θ) = λ|r| (or its Huber smoothing).
-   * Parameter space: x periodic on [0, 1), r ∈ [−R, R].
-   */
-  class SparseDeconvolution : public Problem
-  {
-  public:
-    struct Parameters
-    {
-      std::string filter;
-      unsigned int cutoff_frequency;
-      double gaussian_width;
-      unsigned int n_samples;
-      unsigned int n_spikes;
-      std::vector<double> spike_positions;
-      std::vector<double> spike_weights;
-      double min_separation;
-      double min_weight;
-      double max_weight;
-      double noise;
-      double lambda;
-      double huber_width;
-      double loss_scale;
-      double weight_bound;
-      unsigned int seed;
+namespace MeanField {
+/**
+ * Sparse spike deconvolution (BLASSO) on the torus T = [0, 1), MATH §3.1.
+ *
+ * Ground truth Σ_j r*_j δ_{x*_j}; observations y_k = Σ_j r*_j ψ(s_k − x*_j) + σ ε_k on the
+ * grid s_k = k/n with ρ_k = 1/n; θ = (x, r) ∈ T × R, φ(θ, s) = r ψ(s − x),
+ * ℓ(f, y) = (κ/2)(f − y)², V(θ) = λ|r| (or its Huber smoothing).
+ * Parameter space: x periodic on [0, 1), r ∈ [−R, R].
+ */
+class SparseDeconvolution : public Problem {
+public:
+  struct Parameters {
+    std::string filter;
+    unsigned int cutoff_frequency;
+    double gaussian_width;
+    unsigned int n_samples;
+    unsigned int n_spikes;
+    std::vector<double> spike_positions;
+    std::vector<double> spike_weights;
+    double min_separation;
+    double min_weight;
+    double max_weight;
+    double noise;
+    double lambda;
+    double huber_width;
+    double loss_scale;
+    double weight_bound;
+    unsigned int seed;
 
-      static void declare_parameters(dealii::ParameterHandler &prm);
-      void parse_parameters(dealii::ParameterHandler &prm);
-    };
-
-    SparseDeconvolution(const Parameters &parameters, MPI_Comm communicator);
-
-    std::string name() const override { return "sparse deconvolution"; }
-    std::vector<std::string> coordinate_names() const override { return {"x", "r"}; }
-    Domain domain() const override;
-    std::string default_initial_density() const override;
-    std::optional<WeightedCloud> ground_truth() const override;
-    std::string summary() const override;
-
-    const std::vector<double> &spike_positions() const { return positions; }
-    const std::vector<double> &spike_weights() const { return weights; }
-
-  private:
-    Parameters prm;
-    std::vector<double> positions;
-    std::vector<double> weights;
+    static void declare_parameters(dealii::ParameterHandler &prm);
+    void parse_parameters(dealii::ParameterHandler &prm);
   };
+
+  SparseDeconvolution(const Parameters &parameters, MPI_Comm communicator);
+
+  std::string name() const override { return "sparse deconvolution"; }
+  std::vector<std::string> coordinate_names() const override { return {"x", "r"}; }
+  Domain domain() const override;
+  std::string default_initial_density() const override;
+  std::optional<WeightedCloud> ground_truth() const override;
+  std::string summary() const override;
+
+  const std::vector<double> &spike_positions() const { return positions; }
+  const std::vector<double> &spike_weights() const { return weights; }
+
+private:
+  Parameters prm;
+  std::vector<double> positions;
+  std::vector<double> weights;
+};
 } // namespace MeanField

@@ -3,53 +3,50 @@
 #include <meanfield/objective/features.h>
 #include <meanfield/problems/problem.h>
 
-namespace MeanField
-{
-  /**
-   * A two-layer network in the teacher–student setting, MATH §3.2.
-   *
-   * θ = (a, w) ∈ R^{1+p}, φ(θ, x) = a σ(w·x) with p = d_in (+1 with a bias, the
-   * data then carry a constant last coordinate 1). Teacher: m0 neurons with
-   * w*_j uniform on the unit sphere of R^p and a*_j = ±1 (or +1), targets
-   * y = (1/m0) Σ_j a*_j σ(w*_j·x) (the sign of it for the logistic loss). Inputs
-   * uniform on the sphere S^{d_in − 1} or standard Gaussian; ρ_k = 1/n.
-   * V = (λ/2)|θ|² (weight decay) or none. With V = 0 and the square loss the
-   * teacher is a minimizer and F* = 0.
-   */
-  class TwoLayerNetwork : public Problem
-  {
-  public:
-    struct Parameters
-    {
-      std::string activation;
-      bool bias;
-      unsigned int input_dimension;
-      std::string loss;
-      double loss_scale;
-      double weight_decay;
-      unsigned int n_teacher_neurons;
-      std::string teacher_output_weights;
-      std::string input_distribution;
-      unsigned int n_samples;
-      double parameter_bound;
-      unsigned int seed;
+namespace MeanField {
+/**
+ * A two-layer network in the teacher–student setting, MATH §3.2.
+ *
+ * θ = (a, w) ∈ R^{1+p}, φ(θ, x) = a σ(w·x) with p = d_in (+1 with a bias, the
+ * data then carry a constant last coordinate 1). Teacher: m0 neurons with
+ * w*_j uniform on the unit sphere of R^p and a*_j = ±1 (or +1), targets
+ * y = (1/m0) Σ_j a*_j σ(w*_j·x) (the sign of it for the logistic loss). Inputs
+ * uniform on the sphere S^{d_in − 1} or standard Gaussian; ρ_k = 1/n.
+ * V = (λ/2)|θ|² (weight decay) or none. With V = 0 and the square loss the
+ * teacher is a minimizer and F* = 0.
+ */
+class TwoLayerNetwork : public Problem {
+public:
+  struct Parameters {
+    std::string activation;
+    bool bias;
+    unsigned int input_dimension;
+    std::string loss;
+    double loss_scale;
+    double weight_decay;
+    unsigned int n_teacher_neurons;
+    std::string teacher_output_weights;
+    std::string input_distribution;
+    unsigned int n_samples;
+    double parameter_bound;
+    unsigned int seed;
 
-      static void declare_parameters(dealii::ParameterHandler &prm);
-      void parse_parameters(dealii::ParameterHandler &prm);
-    };
-
-    TwoLayerNetwork(const Parameters &parameters, MPI_Comm communicator);
-
-    std::string name() const override { return "two-layer network"; }
-    std::vector<std::string> coordinate_names() const override;
-    Domain domain() const override;
-    std::string default_initial_density() const override;
-    std::optional<WeightedCloud> ground_truth() const override { return teacher; }
-    std::optional<double> optimal_value() const override;
-    std::string summary() const override;
-
-  private:
-    Parameters prm;
-    WeightedCloud teacher;
+    static void declare_parameters(dealii::ParameterHandler &prm);
+    void parse_parameters(dealii::ParameterHandler &prm);
   };
+
+  TwoLayerNetwork(const Parameters &parameters, MPI_Comm communicator);
+
+  std::string name() const override { return "two-layer network"; }
+  std::vector<std::string> coordinate_names() const override;
+  Domain domain() const override;
+  std::string default_initial_density() const override;
+  std::optional<WeightedCloud> ground_truth() const override { return teacher; }
+  std::optional<double> optimal_value() const override;
+  std::string summary() const override;
+
+private:
+  Parameters prm;
+  WeightedCloud teacher;
+};
 } // namespace MeanField
