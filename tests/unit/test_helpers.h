@@ -4,6 +4,7 @@
 
 #include <meanfield/base/random.h>
 #include <meanfield/objective/dataset.h>
+#include <meanfield/objective/objective.h>
 #include <meanfield/objective/weighted_cloud.h>
 
 #include <gtest/gtest.h>
@@ -107,5 +108,14 @@ inline double relative_difference(const std::vector<double> &a, const std::vecto
     scale = std::max(scale, std::abs(b[i]));
   }
   return diff / scale;
+}
+/// F'(μ)(θ) at one point, from an evaluated state (M3).
+inline double first_variation_at(const Objective &objective, const Objective::State &state,
+                                 const std::vector<double> &theta) {
+  PointSet point(theta.size());
+  point.coordinates = theta;
+  double value = 0.0;
+  objective.first_variation(state, point, &value, nullptr);
+  return value;
 }
 } // namespace MeanField::testing

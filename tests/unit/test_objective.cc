@@ -73,14 +73,6 @@ protected:
   }
 };
 
-double first_variation_at(const Objective &objective, const Objective::State &state,
-                          const std::vector<double> &theta) {
-  PointSet point(theta.size());
-  point.coordinates = theta;
-  double value = 0.0;
-  objective.first_variation(state, point, &value, nullptr);
-  return value;
-}
 } // namespace
 
 // ∇F'(μ)(θ) against centred finite differences of θ ↦ F'(μ)(θ) (M3–M4), at random θ.

@@ -37,14 +37,6 @@ const std::vector<std::string> problem_texts{
 
 class EveryProblem : public ::testing::TestWithParam<std::string> {};
 
-double first_variation_at(const Objective &objective, const Objective::State &state,
-                          const std::vector<double> &theta) {
-  PointSet point(theta.size());
-  point.coordinates = theta;
-  double value = 0.0;
-  objective.first_variation(state, point, &value, nullptr);
-  return value;
-}
 } // namespace
 
 // ∇F' against finite differences of F', for each problem's own objective.
