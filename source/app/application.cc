@@ -3,6 +3,8 @@
 #include <meanfield/base/exceptions.h>
 #include <meanfield/io/output_directory.h>
 #include <meanfield/io/statistics_table.h>
+#include <meanfield/pde/driver.h>
+#include <meanfield/pde/finite_volume.h>
 #include <meanfield/problems/initial_density.h>
 #include <meanfield/problems/problem.h>
 
@@ -163,6 +165,36 @@ void run_evaluate(const Problem &problem, const std::optional<WeightedCloud> &mu
   if (dealii::Utilities::MPI::this_mpi_process(comm) == 0)
     table.write(run.output_directory + "/statistics");
 }
+
+// Run mode = pde in dimension dim: mesh, μ0 and every check first, output only after.
+template <int dim>
+int run_pde_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
+                 const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  PdeParameters pde;
+  pde.parse_parameters(prm);
+  pde.check_consistency(problem);
+  const InitialDensity<dim> mu0(problem, run.initial_density, run.function_constants);
+  FiniteVolumeSolver<dim> solver(problem, pde, comm);
+  solver.set_initial_density([&](const dealii::Point<dim> &p) { return mu0.value(p); });
+  if (cl.check_only) {
+    pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
+          << ", d = " << dim << ", run mode pde, " << solver.n_cells() << " cells)\n";
+    return 0;
+  }
+  prepare_output_directory(run.output_directory, comm);
+  write_used_parameters(prm, cl, run.output_directory, comm);
+  pcout << "MeanField: " << problem.summary() << "\n  d = " << dim
+        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
+        << ", threads per rank: " << dealii::MultithreadInfo::n_threads()
+        << "\n  mu0 = " << mu0.expression() << "\n";
+  run_pde(solver, run, pde, comm, pcout);
+  pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
+        << "\n  statistics      one row per time step (column descriptions in its header)"
+        << (run.write_vtk ? "\n  solution.pvd    the density, F' and -grad F' over time (ParaView)"
+                          : "")
+        << "\n  parameters.prm  the parameters this run used\n";
+  return 0;
+}
 } // namespace
 
 int run_application(int argc, char **argv, MPI_Comm comm) {
@@ -187,6 +219,15 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
     run.parse_parameters(prm);
     const std::unique_ptr<Problem> problem = create_problem(prm, comm);
     run.check_consistency(*problem);
+    if (run.run_mode == "pde")
+      switch (problem->dimension()) {
+      case 1:
+        return run_pde_mode<1>(prm, cl, run, *problem, comm, pcout);
+      case 2:
+        return run_pde_mode<2>(prm, cl, run, *problem, comm, pcout);
+      default:
+        return run_pde_mode<3>(prm, cl, run, *problem, comm, pcout);
+      }
     const std::optional<WeightedCloud> mu0 = initial_cloud(run, *problem, comm);
     if (cl.check_only) {
       pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem->name()

@@ -1,5 +1,6 @@
 #include <meanfield/app/parameters.h>
 #include <meanfield/base/exceptions.h>
+#include <meanfield/pde/parameters.h>
 #include <meanfield/problems/problem.h>
 
 #include <deal.II/base/utilities.h>
@@ -18,11 +19,12 @@ void RunParameters::declare_parameters(ParameterHandler &prm) {
       "features and potential drift: the length of Target / Stiffness). Mesh-based "
       "computations are compiled for d = 1, 2, 3.");
   prm.declare_entry(
-      "Run mode", "evaluate", Patterns::Selection("evaluate"),
+      "Run mode", "evaluate", Patterns::Selection("evaluate|pde"),
       "What the run does. evaluate: build the problem, evaluate F, its R- and V-parts "
       "and the dissipation integral |grad F'|^2 d mu on the initial law mu0 "
       "(discretized on a grid, d <= 3) and on the ground-truth measure, and write "
-      "them to <Output/Directory>/statistics.");
+      "them to <Output/Directory>/statistics. pde: solve the mean-field PDE (M5) by "
+      "finite volumes from mu0 (subsections Mesh, Discretization, Time stepping).");
 
   prm.enter_subsection("Initial condition");
   prm.declare_entry(
@@ -47,6 +49,16 @@ void RunParameters::declare_parameters(ParameterHandler &prm) {
   prm.declare_entry("Directory", "output", Patterns::DirectoryName(),
                     "Where everything the run produces is written (created if needed): statistics, "
                     "parameters.prm (the parameters actually used).");
+  prm.declare_entry(
+      "Time interval", "0.1", Patterns::Double(0),
+      "Write the fields (VTK) at t = 0, this interval, 2x this interval, ... and at "
+      "the end; time steps are shortened to land on these times. 0: only at the start "
+      "and the end.");
+  prm.declare_entry("Step interval", "0", Patterns::Integer(0),
+                    "Also write the fields every this many steps (0: never).");
+  prm.declare_entry("Write VTK", "true", Patterns::Bool(),
+                    "Write solution.pvd and solution/*.vtu (+ .pvtu): density, F', velocity "
+                    "-grad F', MPI rank. The statistics file is always written.");
   prm.leave_subsection();
 }
 
@@ -62,6 +74,9 @@ void RunParameters::parse_parameters(ParameterHandler &prm) {
   prm.leave_subsection();
   prm.enter_subsection("Output");
   output_directory = prm.get("Directory");
+  output_interval = prm.get_double("Time interval");
+  output_steps = prm.get_integer("Step interval");
+  write_vtk = prm.get_bool("Write VTK");
   prm.leave_subsection();
 }
 
@@ -85,6 +100,7 @@ void RunParameters::check_consistency(const Problem &problem) const {
 void declare_all_parameters(ParameterHandler &prm) {
   RunParameters::declare_parameters(prm);
   ProblemParameters::declare_parameters(prm);
+  PdeParameters::declare_parameters(prm);
 }
 
 namespace {

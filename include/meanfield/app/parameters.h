@@ -19,6 +19,9 @@ struct RunParameters {
   std::string function_constants;
   unsigned int evaluation_points;
   std::string output_directory;
+  double output_interval;
+  unsigned int output_steps;
+  bool write_vtk;
 
   static void declare_parameters(dealii::ParameterHandler &prm);
   void parse_parameters(dealii::ParameterHandler &prm);

@@ -1,0 +1,143 @@
+#include <meanfield/base/exceptions.h>
+#include <meanfield/io/statistics_table.h>
+#include <meanfield/pde/driver.h>
+
+#include <deal.II/base/data_out_base.h>
+#include <deal.II/base/mpi.h>
+#include <deal.II/base/timer.h>
+
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+
+namespace MeanField {
+using namespace dealii;
+
+namespace {
+StatisticsTable pde_statistics_table() {
+  StatisticsTable table;
+  table.add_column("step", "time step number n");
+  table.add_column("time", "t_n");
+  table.add_column("dt", "the step t_{n+1} - t_n taken from this state (0 on the last row)");
+  table.add_column("F", "F(mu_h) = R-part + V-part (M2), mu_h = cell masses at the cell centres");
+  table.add_column("R-part", "R(f_mu_h), the data term");
+  table.add_column("V-part", "int V dmu_h, the regularizer term");
+  table.add_column("mass", "int rho_h over the box");
+  table.add_column("min density", "min over cells of the cell average rho_K");
+  table.add_column("max density", "max over cells of the cell average rho_K");
+  table.add_column("dissipation", "int |grad F'|^2 dmu_h = -dF/dt (M6)");
+  table.add_column("outflow", "mass that left through outflow boundaries since t = 0");
+  table.add_column("max speed", "max over interior faces of |u_f|");
+  table.add_column("wall time", "seconds since the start of the time loop");
+  return table;
+}
+} // namespace
+
+template <int dim>
+void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const PdeParameters &pde,
+             MPI_Comm comm, ConditionalOStream &pcout) {
+  TimerOutput timer(comm, pcout, TimerOutput::summary, TimerOutput::wall_times);
+  const bool root = Utilities::MPI::this_mpi_process(comm) == 0;
+  const std::string directory = run.output_directory;
+  StatisticsTable table = pde_statistics_table();
+  std::vector<std::pair<double, std::string>> pvd_records;
+  unsigned int output_index = 0;
+
+  auto write_output = [&](const double t) {
+    if (!run.write_vtk)
+      return;
+    TimerOutput::Scope scope(timer, "output");
+    pvd_records.emplace_back(t, solver.write_vtu(directory, output_index++));
+    if (root) {
+      std::ofstream pvd(directory + "/solution.pvd");
+      DataOutBase::write_pvd_record(pvd, pvd_records);
+    }
+  };
+  auto write_statistics = [&]() {
+    if (root)
+      table.write(directory + "/statistics");
+  };
+  auto add_row = [&](const typename FiniteVolumeSolver<dim>::Diagnostics &d, const double dt,
+                     const double wall) {
+    table.add_row({static_cast<long long>(solver.step_number()), d.time, dt, d.F, d.risk,
+                   d.potential, d.mass, d.min_density, d.max_density, d.dissipation, d.outflow,
+                   d.max_speed, wall});
+  };
+
+  pcout << "  mesh: " << solver.n_cells() << " cells, h = " << solver.min_cell_size() << ", "
+        << pde.reconstruction << " reconstruction, " << pde.face_velocity << " face velocity, "
+        << pde.integrator << ", CFL " << pde.cfl << "\n\n";
+
+  Timer wall(comm, true);
+  double next_output = 0.0, last_progress = -1.0;
+  const double interval = run.output_interval > 0 ? run.output_interval : pde.end_time;
+  const double tolerance = 1e-12 * std::max(1.0, pde.end_time);
+  typename FiniteVolumeSolver<dim>::Diagnostics d;
+  bool stationary = false;
+  while (true) {
+    {
+      TimerOutput::Scope scope(timer, "time step (kernel + operator)");
+      d = solver.prepare_step();
+    }
+    if (!std::isfinite(d.F))
+      throw RunError("F is not finite at step " + std::to_string(solver.step_number()) +
+                     ", t = " + std::to_string(d.time) + ". Lower Time stepping/CFL number.");
+    const double t = solver.time();
+    const bool output_due = t >= next_output - tolerance ||
+                            (run.output_steps > 0 && solver.step_number() % run.output_steps == 0);
+    if (output_due) {
+      write_output(t);
+      while (next_output <= t + tolerance)
+        next_output += interval;
+    }
+    stationary = pde.stationarity_tolerance > 0 && d.dissipation < pde.stationarity_tolerance;
+    const bool done =
+        t >= pde.end_time - tolerance || solver.step_number() >= pde.max_steps || stationary;
+    if (done) {
+      add_row(d, 0.0, wall.wall_time());
+      if (!output_due)
+        write_output(t);
+      break;
+    }
+    // Land exactly on the output times and on the end time.
+    const double dt = std::min({d.stable_dt, next_output - t, pde.end_time - t});
+    add_row(d, dt, wall.wall_time());
+    try {
+      TimerOutput::Scope scope(timer, "time step (kernel + operator)");
+      solver.complete_step(dt);
+    } catch (const RunError &) {
+      write_output(t); // the last good state
+      write_statistics();
+      throw;
+    }
+    if (output_due)
+      write_statistics();
+    // A progress line about once a second.
+    const double elapsed = wall.wall_time();
+    if (elapsed - last_progress >= 1.0) {
+      last_progress = elapsed;
+      const double done_fraction = solver.time() / pde.end_time;
+      pcout << "  step " << std::setw(7) << solver.step_number() << "  t = " << std::setw(10)
+            << std::setprecision(4) << solver.time() << " / " << pde.end_time
+            << "  F = " << std::setw(12) << std::setprecision(6) << d.F
+            << "  dt = " << std::setw(10) << std::setprecision(3) << dt << "  elapsed "
+            << std::setprecision(3) << elapsed << " s  ETA "
+            << (done_fraction > 0 ? elapsed * (1 - done_fraction) / done_fraction : 0.0) << " s"
+            << std::endl;
+    }
+  }
+  write_statistics();
+  pcout << "\n  finished at step " << solver.step_number() << ", t = " << solver.time()
+        << (stationary ? " (stationary: dissipation below tolerance)" : "") << "\n  F = " << d.F
+        << " (R-part " << d.risk << ", V-part " << d.potential << "), mass " << d.mass
+        << ", outflow " << d.outflow << ", min density " << d.min_density << "\n";
+}
+
+template void run_pde<1>(FiniteVolumeSolver<1> &, const RunParameters &, const PdeParameters &,
+                         MPI_Comm, ConditionalOStream &);
+template void run_pde<2>(FiniteVolumeSolver<2> &, const RunParameters &, const PdeParameters &,
+                         MPI_Comm, ConditionalOStream &);
+template void run_pde<3>(FiniteVolumeSolver<3> &, const RunParameters &, const PdeParameters &,
+                         MPI_Comm, ConditionalOStream &);
+} // namespace MeanField
