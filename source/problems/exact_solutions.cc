@@ -114,11 +114,12 @@ Domain PotentialDrift::domain() const {
 std::string PotentialDrift::default_initial_density() const {
   if (dimension() > 3)
     return "";
-  // A Gaussian of width 0.2 B, off the centre by 0.4 B in every coordinate: it drifts inwards.
+  // A Gaussian of width 0.1 B, off the centre by 0.3 B in every coordinate: it drifts inwards.
+  // Seven widths from the boundary, it has no mass (1e-11) outside the box.
   std::vector<double> start(prm.center);
   for (double &s : start)
-    s += 0.4 * prm.box_half_width;
-  return gaussian_expression(coordinate_names(), start, 0.2 * prm.box_half_width);
+    s += 0.3 * prm.box_half_width;
+  return gaussian_expression(coordinate_names(), start, 0.1 * prm.box_half_width);
 }
 
 AffineFlow PotentialDrift::flow(const double t) const {
@@ -216,7 +217,8 @@ std::string LinearFeatures::default_initial_density() const {
   std::vector<double> start(dimension());
   for (unsigned int i = 0; i < dimension(); ++i)
     start[i] = (i % 2 == 0 ? -0.4 : 0.4) * prm.box_half_width;
-  return gaussian_expression(coordinate_names(), start, 0.15 * prm.box_half_width);
+  // six widths from the boundary: no mass (1e-8) outside the box
+  return gaussian_expression(coordinate_names(), start, 0.1 * prm.box_half_width);
 }
 
 void LinearFeatures::exact_velocity(const std::vector<double> &mean, const double *theta,

@@ -1,0 +1,64 @@
+#pragma once
+// A finite-volume solver built from .prm text, exactly as `meanfield` builds it, for the PDE tests.
+
+#include <meanfield/app/parameters.h>
+#include <meanfield/pde/finite_volume.h>
+#include <meanfield/pde/parameters.h>
+#include <meanfield/problems/initial_density.h>
+#include <meanfield/problems/problem.h>
+
+#include <deal.II/base/parameter_handler.h>
+
+#include <memory>
+#include <string>
+
+namespace MeanField::testing {
+template <int dim>
+struct PdeSetup {
+  std::unique_ptr<Problem> problem;
+  PdeParameters pde;
+  std::unique_ptr<InitialDensity<dim>> mu0;
+  std::unique_ptr<FiniteVolumeSolver<dim>> solver;
+
+  explicit PdeSetup(const std::string &text, MPI_Comm comm = MPI_COMM_WORLD) {
+    dealii::ParameterHandler prm;
+    declare_all_parameters(prm);
+    prm.parse_input_from_string(text);
+    RunParameters run;
+    run.parse_parameters(prm);
+    problem = create_problem(prm, comm);
+    pde.parse_parameters(prm);
+    mu0 = std::make_unique<InitialDensity<dim>>(*problem, run.initial_density,
+                                                run.function_constants);
+    solver = std::make_unique<FiniteVolumeSolver<dim>>(*problem, pde, comm);
+    solver->set_initial_density([this](const dealii::Point<dim> &p) { return mu0->value(p); });
+  }
+
+  /// Run to the end time; returns the diagnostics of the final state.
+  typename FiniteVolumeSolver<dim>::Diagnostics run_to_end() {
+    while (solver->time() < pde.end_time - 1e-13)
+      solver->step(pde.end_time - solver->time());
+    return solver->prepare_step();
+  }
+};
+
+/// ∫ over the box of the (unnormalised) μ0 expression, by a fine tensor midpoint rule.
+template <int dim>
+double integral_over_box(const InitialDensity<dim> &mu0, const std::vector<double> &lower,
+                         const std::vector<double> &upper, const unsigned int n) {
+  double sum = 0.0, cell = 1.0;
+  for (unsigned int i = 0; i < dim; ++i)
+    cell *= (upper[i] - lower[i]) / n;
+  std::size_t total = 1;
+  for (unsigned int i = 0; i < dim; ++i)
+    total *= n;
+  for (std::size_t c = 0; c < total; ++c) {
+    dealii::Point<dim> p;
+    std::size_t index = c;
+    for (unsigned int i = 0; i < dim; ++i, index /= n)
+      p[i] = lower[i] + (index % n + 0.5) * (upper[i] - lower[i]) / n;
+    sum += mu0.value(p);
+  }
+  return sum * cell;
+}
+} // namespace MeanField::testing
