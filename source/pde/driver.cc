@@ -29,6 +29,8 @@ StatisticsTable pde_statistics_table() {
   table.add_column("dissipation", "int |grad F'|^2 dmu_h = -dF/dt (M6)");
   table.add_column("outflow", "mass that left through outflow boundaries since t = 0");
   table.add_column("max speed", "max over interior faces of |u_f|");
+  table.add_column("L1 error", "for exact solutions (E1, E2): int |rho_h - rho_exact|, at the "
+                               "output times (nan elsewhere and for other problems)");
   table.add_column("wall time", "seconds since the start of the time loop");
   return table;
 }
@@ -58,11 +60,12 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
     if (root)
       table.write(directory + "/statistics");
   };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
   auto add_row = [&](const typename FiniteVolumeSolver<dim>::Diagnostics &d, const double dt,
-                     const double wall) {
+                     const double error, const double wall) {
     table.add_row({static_cast<long long>(solver.step_number()), d.time, dt, d.F, d.risk,
                    d.potential, d.mass, d.min_density, d.max_density, d.dissipation, d.outflow,
-                   d.max_speed, wall});
+                   d.max_speed, error, wall});
   };
 
   pcout << "  mesh: " << solver.n_cells() << " cells, h = " << solver.min_cell_size() << ", "
@@ -75,6 +78,7 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
   const double tolerance = 1e-12 * std::max(1.0, pde.end_time);
   typename FiniteVolumeSolver<dim>::Diagnostics d;
   bool stationary = false;
+  double final_error = nan;
   while (true) {
     {
       TimerOutput::Scope scope(timer, "time step (kernel + operator)");
@@ -86,8 +90,10 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
     const double t = solver.time();
     const bool output_due = t >= next_output - tolerance ||
                             (run.output_steps > 0 && solver.step_number() % run.output_steps == 0);
+    double error = nan;
     if (output_due) {
       write_output(t);
+      error = solver.exact_l1_error().value_or(nan);
       while (next_output <= t + tolerance)
         next_output += interval;
     }
@@ -95,14 +101,17 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
     const bool done =
         t >= pde.end_time - tolerance || solver.step_number() >= pde.max_steps || stationary;
     if (done) {
-      add_row(d, 0.0, wall.wall_time());
-      if (!output_due)
+      if (!output_due) {
         write_output(t);
+        error = solver.exact_l1_error().value_or(nan);
+      }
+      add_row(d, 0.0, error, wall.wall_time());
+      final_error = error;
       break;
     }
     // Land exactly on the output times and on the end time.
     const double dt = std::min({d.stable_dt, next_output - t, pde.end_time - t});
-    add_row(d, dt, wall.wall_time());
+    add_row(d, dt, error, wall.wall_time());
     try {
       TimerOutput::Scope scope(timer, "time step (kernel + operator)");
       solver.complete_step(dt);
@@ -132,6 +141,8 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
         << (stationary ? " (stationary: dissipation below tolerance)" : "") << "\n  F = " << d.F
         << " (R-part " << d.risk << ", V-part " << d.potential << "), mass " << d.mass
         << ", outflow " << d.outflow << ", min density " << d.min_density << "\n";
+  if (!std::isnan(final_error))
+    pcout << "  L1 error against the exact solution: " << final_error << "\n";
 }
 
 template void run_pde<1>(FiniteVolumeSolver<1> &, const RunParameters &, const PdeParameters &,

@@ -271,6 +271,10 @@ void FiniteVolumeSolver<dim>::set_initial_density(
   require(mass > 0, "Initial condition/Density integrates to zero on the mesh: it must have "
                     "positive mass in the box.");
   rho /= mass;
+  initial_density = density;
+  initial_mass = mass;
+  const Point<dim> m = this->mean();
+  initial_mean.assign(&m[0], &m[0] + dim);
   current_time = 0.0;
   outflow_local = 0.0;
   n_steps = 0;
@@ -509,6 +513,23 @@ FiniteVolumeSolver<dim>::l1_error(const std::function<double(const Point<dim> &)
     error += std::abs(local.data()[index[0] - first] * cell->measure() - integral);
   }
   return Utilities::MPI::sum(error, comm);
+}
+
+template <int dim>
+std::optional<double> FiniteVolumeSolver<dim>::exact_l1_error() const {
+  const std::optional<AffineFlow> flow = problem.exact_flow(current_time, initial_mean);
+  if (!flow)
+    return std::nullopt;
+  auto rho0 = [&](const double *theta) { // μ0 is the expression restricted to the box
+    Point<dim> p;
+    for (unsigned int i = 0; i < dim; ++i) {
+      if (theta[i] < lower[i] || theta[i] > upper[i])
+        return 0.0;
+      p[i] = theta[i];
+    }
+    return initial_density(p) / initial_mass;
+  };
+  return l1_error([&](const Point<dim> &p) { return flow->density(rho0, &p[0]); });
 }
 
 template <int dim>

@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace MeanField {
@@ -87,6 +88,13 @@ public:
   /// Collective.
   double l1_error(const std::function<double(const dealii::Point<dim> &)> &exact) const;
 
+  /**
+   * For problems with an exact solution (E1, E2): the L¹ error of the current state against
+   * ρ_t = ρ0(Φ_t⁻¹θ)/det Φ_t, with ρ0 the initial density restricted to the box and normalised
+   * like the discrete one, and Φ_t from the mean of the discrete μ0. Collective.
+   */
+  std::optional<double> exact_l1_error() const;
+
   /// ∫θ dμ_h / ∫dμ_h with the cell masses at the cell centres (the kernel's measure). Collective.
   dealii::Point<dim> mean() const;
 
@@ -145,6 +153,9 @@ private:
   std::vector<dealii::PETScWrappers::MPI::Vector> slopes, ghosted_slopes;
   dealii::PETScWrappers::MPI::Vector stage, rhs0, rhs;
   double current_time = 0.0, outflow_local = 0.0, outflow_rate0 = 0.0;
+  std::function<double(const dealii::Point<dim> &)> initial_density;
+  double initial_mass = 1.0;        ///< ∫ of the μ0 expression over the box (quadrature)
+  std::vector<double> initial_mean; ///< of the discrete μ0
   unsigned int n_steps = 0;
   mutable WeightedCloud kernel_cloud;
   bool prepared = false;

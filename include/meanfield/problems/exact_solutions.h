@@ -6,23 +6,6 @@
 
 namespace MeanField {
 /**
- * An affine map Φ(θ) = diag(scale) θ + shift. The flows of both exact
- * solutions E1 and E2 (MATH §3.3) are of this form, so the exact density at
- * time t is the push-forward ρ_t(θ) = ρ_0(Φ_t^{-1}(θ)) / det Φ_t.
- */
-struct AffineFlow {
-  std::vector<double> scale;
-  std::vector<double> shift;
-
-  void apply(const double *theta0, double *theta) const;
-  void apply_inverse(const double *theta, double *theta0) const;
-  double determinant() const;
-
-  /// ρ_t(θ) for an initial density ρ_0 (any normalisation).
-  double density(const std::function<double(const double *)> &rho0, const double *theta) const;
-};
-
-/**
  * E1, pure drift: no data, V(θ) = ½ (θ − c)ᵀ K (θ − c) with K = diag(K_i) > 0.
  * Characteristics θ(t) = c + e^{−Kt}(θ_0 − c); velocity −K(θ − c).
  */
@@ -48,6 +31,9 @@ public:
 
   /// The flow map Φ_t of (M5) for this problem (exact characteristics).
   AffineFlow flow(double t) const;
+  std::optional<AffineFlow> exact_flow(double t, const std::vector<double> &) const override {
+    return flow(t);
+  }
 
 private:
   Parameters prm;
@@ -99,6 +85,10 @@ public:
 
   /// Φ_t(θ_0) = θ̄(t) + e^{−λt}(θ_0 − θ̄_0).
   AffineFlow flow(double t, const std::vector<double> &initial_mean) const;
+  std::optional<AffineFlow> exact_flow(double t,
+                                       const std::vector<double> &initial_mean) const override {
+    return flow(t, initial_mean);
+  }
 
 private:
   Parameters prm;

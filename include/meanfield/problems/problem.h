@@ -4,12 +4,30 @@
 
 #include <deal.II/base/parameter_handler.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace MeanField {
+/**
+ * An affine map Φ(θ) = diag(scale) θ + shift. The flows of both exact solutions E1 and E2
+ * (MATH §3.3) are of this form, so the exact density at time t is the push-forward
+ * ρ_t(θ) = ρ_0(Φ_t^{-1}(θ)) / det Φ_t.
+ */
+struct AffineFlow {
+  std::vector<double> scale;
+  std::vector<double> shift;
+
+  void apply(const double *theta0, double *theta) const;
+  void apply_inverse(const double *theta, double *theta0) const;
+  double determinant() const;
+
+  /// ρ_t(θ) for an initial density ρ_0 (any normalisation).
+  double density(const std::function<double(const double *)> &rho0, const double *theta) const;
+};
+
 /// The natural box of parameter space for a problem, with its periodic directions.
 struct Domain {
   std::vector<double> lower;
@@ -55,6 +73,15 @@ public:
 
   /// F* = min F, where it is known in closed form.
   virtual std::optional<double> optimal_value() const { return std::nullopt; }
+
+  /**
+   * For problems solved exactly (E1, E2): the flow map Φ_t of (M5) as an affine map, given the
+   * mean of μ0 (E2's flow depends on it). The exact density is ρ_t = ρ0(Φ_t⁻¹θ)/det Φ_t.
+   */
+  virtual std::optional<AffineFlow> exact_flow(double /*t*/,
+                                               const std::vector<double> & /*initial_mean*/) const {
+    return std::nullopt;
+  }
 
   /// A few lines describing the instance (for the screen and the log).
   virtual std::string summary() const = 0;
