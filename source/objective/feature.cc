@@ -43,3 +43,18 @@ void Feature::contract(const PointSet &queries, const Dataset &data, const doubl
   });
 }
 } // namespace MeanField
+
+namespace MeanField {
+void Feature::add_prediction(const GridPointSet &points, const double *weights, const Dataset &data,
+                             double *f) const {
+  WeightedCloud cloud;
+  cloud.points = points.expand();
+  cloud.weights.assign(weights, weights + points.size());
+  add_prediction(cloud, data, f);
+}
+
+void Feature::contract(const GridPointSet &queries, const Dataset &data, const double *h,
+                       double *values, double *gradients) const {
+  contract(queries.expand(), data, h, values, gradients);
+}
+} // namespace MeanField

@@ -134,4 +134,70 @@ void FourierFilterFeature::contract(const PointSet &queries, const Dataset &data
   });
 }
 
+// (M1) on a grid of (x_i, r_j): A_l = Σ_i e^{−2iπlx_i} S_i with S_i = Σ_{q at x_i} w_q r_q, so
+// one complex exponential per distinct position instead of one per point.
+void FourierFilterFeature::add_prediction(const GridPointSet &points, const double *weights,
+                                          const Dataset &data, double *f) const {
+  const std::vector<double> &xs = points.axes[0];
+  std::vector<double> S(xs.size(), 0.0);
+  for (std::size_t q = 0; q < points.size(); ++q)
+    S[points.index[2 * q]] += weights[q] * points.coordinate(q, 1);
+  const std::size_t L = c.size() - 1;
+  std::vector<Complex> A(L + 1, 0.0);
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const Complex e = unit(-2 * M_PI * xs[i]);
+    Complex z = S[i];
+    for (std::size_t l = 0; l <= L; ++l, z *= e)
+      A[l] += z;
+  }
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const Complex e = unit(2 * M_PI * data.inputs[k]);
+    Complex z = e;
+    double fk = c[0] * A[0].real();
+    for (std::size_t l = 1; l <= L; ++l, z *= e)
+      fk += 2 * c[l] * (z.real() * A[l].real() - z.imag() * A[l].imag());
+    f[k] += fk;
+  }
+}
+
+// Data part of (M3) on a grid: G and G' once per distinct position, then r G, (r G', G) per point.
+void FourierFilterFeature::contract(const GridPointSet &queries, const Dataset &data,
+                                    const double *h, double *values, double *gradients) const {
+  const std::size_t L = c.size() - 1;
+  std::vector<Complex> B(L + 1, 0.0);
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const Complex e = unit(2 * M_PI * data.inputs[k]);
+    Complex z = h[k];
+    for (std::size_t l = 0; l <= L; ++l, z *= e)
+      B[l] += z;
+  }
+  const std::vector<double> &xs = queries.axes[0];
+  std::vector<double> G(xs.size()), dG(xs.size());
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const Complex e = unit(-2 * M_PI * xs[i]);
+    Complex el = e;
+    double g = c[0] * B[0].real(), dg = 0.0;
+    for (std::size_t l = 1; l <= L; ++l, el *= e) {
+      const Complex z = el * B[l];
+      g += 2 * c[l] * z.real();
+      dg += 4 * M_PI * l * c[l] * z.imag();
+    }
+    G[i] = g;
+    dG[i] = dg;
+  }
+  const std::uint32_t *index = queries.index.data();
+  const double *rs = queries.axes[1].data();
+  const std::size_t n = queries.size();
+  if (gradients == nullptr)
+    for (std::size_t q = 0; q < n; ++q)
+      values[q] = rs[index[2 * q + 1]] * G[index[2 * q]];
+  else
+    for (std::size_t q = 0; q < n; ++q) {
+      const double r = rs[index[2 * q + 1]];
+      const std::uint32_t i = index[2 * q];
+      values[q] = r * G[i];
+      gradients[2 * q] = r * dG[i];
+      gradients[2 * q + 1] = G[i];
+    }
+}
 } // namespace MeanField

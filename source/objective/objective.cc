@@ -64,6 +64,28 @@ Objective::State Objective::evaluate(const WeightedCloud &local_cloud) const {
     phi->add_prediction(local_cloud, *dataset, buffer.data());
   buffer[n] = V->integrate(local_cloud);
   buffer[n + 1] = local_cloud.local_mass();
+  return finish_evaluation(std::move(buffer));
+}
+
+Objective::State Objective::evaluate(const GridPointSet &points,
+                                     const std::vector<double> &weights) const {
+  require(points.dim() == dim && weights.size() == points.size(),
+          "Objective::evaluate: grid points of the wrong dimension or weight count.");
+  const std::size_t n = dataset->size();
+  std::vector<double> buffer(n + 2, 0.0);
+  if (phi != nullptr)
+    phi->add_prediction(points, weights.data(), *dataset, buffer.data());
+  std::vector<double> V_values(points.size(), 0.0);
+  V->add_to(points, V_values.data(), nullptr);
+  for (std::size_t q = 0; q < points.size(); ++q) {
+    buffer[n] += weights[q] * V_values[q];
+    buffer[n + 1] += weights[q];
+  }
+  return finish_evaluation(std::move(buffer));
+}
+
+Objective::State Objective::finish_evaluation(std::vector<double> buffer) const {
+  const std::size_t n = dataset->size();
   dealii::Utilities::MPI::sum(buffer, comm, buffer);
 
   State state;
@@ -96,6 +118,21 @@ void Objective::first_variation(const State &state, const PointSet &queries, dou
       std::fill(gradients, gradients + q * dim, 0.0);
   }
   // ... plus V(θ) and ∇V(θ).
+  V->add_to(queries, values, gradients);
+}
+
+void Objective::first_variation(const State &state, const GridPointSet &queries, double *values,
+                                double *gradients) const {
+  require(queries.dim() == dim,
+          "Objective::first_variation: query points have the wrong dimension.");
+  const std::size_t q = queries.size();
+  if (phi != nullptr && dataset->size() > 0)
+    phi->contract(queries, *dataset, state.weighted_residual.data(), values, gradients);
+  else {
+    std::fill(values, values + q, 0.0);
+    if (gradients != nullptr)
+      std::fill(gradients, gradients + q * dim, 0.0);
+  }
   V->add_to(queries, values, gradients);
 }
 

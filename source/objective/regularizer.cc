@@ -18,6 +18,21 @@ void Regularizer::add_to(const PointSet &queries, double *values, double *gradie
   }
 }
 
+void Regularizer::add_to(const GridPointSet &queries, double *values, double *gradients) const {
+  const unsigned int d = queries.dim();
+  std::vector<double> theta(d), g(d);
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    for (unsigned int i = 0; i < d; ++i)
+      theta[i] = queries.coordinate(q, i);
+    values[q] += value(theta.data(), d);
+    if (gradients != nullptr) {
+      gradient(theta.data(), d, g.data());
+      for (unsigned int i = 0; i < d; ++i)
+        gradients[q * d + i] += g[i];
+    }
+  }
+}
+
 double Regularizer::integrate(const WeightedCloud &cloud) const {
   double sum = 0.0;
   for (std::size_t j = 0; j < cloud.size(); ++j)
@@ -41,21 +56,54 @@ L1Coordinate::L1Coordinate(const unsigned int coordinate, const double lambda,
   require(huber_width >= 0, "The Huber width must be non-negative.");
 }
 
-double L1Coordinate::value(const double *theta, const unsigned int) const {
-  const double r = std::abs(theta[c]);
+double L1Coordinate::value_of(const double signed_r) const {
+  const double r = std::abs(signed_r);
   if (huber > 0 && r <= huber)
     return lambda * r * r / (2 * huber);
   return lambda * (huber > 0 ? r - 0.5 * huber : r);
 }
 
+double L1Coordinate::derivative_of(const double r) const {
+  if (huber > 0 && std::abs(r) <= huber)
+    return lambda * r / huber;
+  return lambda * ((r > 0) - (r < 0)); // sign(0) = 0
+}
+
+double L1Coordinate::value(const double *theta, const unsigned int) const {
+  return value_of(theta[c]);
+}
+
+void L1Coordinate::add_to(const PointSet &queries, double *values, double *gradients) const {
+  const unsigned int d = queries.dim;
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    const double r = queries[q][c];
+    values[q] += value_of(r);
+    if (gradients != nullptr)
+      gradients[q * d + c] += derivative_of(r);
+  }
+}
+
+void L1Coordinate::add_to(const GridPointSet &queries, double *values, double *gradients) const {
+  // V depends on one coordinate: evaluate it once per distinct value of that coordinate
+  const std::vector<double> &axis = queries.axes[c];
+  std::vector<double> V(axis.size()), dV(axis.size());
+  for (std::size_t j = 0; j < axis.size(); ++j) {
+    V[j] = value_of(axis[j]);
+    dV[j] = derivative_of(axis[j]);
+  }
+  const unsigned int d = queries.dim();
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    const std::uint32_t j = queries.index[q * d + c];
+    values[q] += V[j];
+    if (gradients != nullptr)
+      gradients[q * d + c] += dV[j];
+  }
+}
+
 void L1Coordinate::gradient(const double *theta, const unsigned int dim, double *gradient) const {
   for (unsigned int i = 0; i < dim; ++i)
     gradient[i] = 0.0;
-  const double r = theta[c];
-  if (huber > 0 && std::abs(r) <= huber)
-    gradient[c] = lambda * r / huber;
-  else
-    gradient[c] = lambda * ((r > 0) - (r < 0)); // sign(0) = 0
+  gradient[c] = derivative_of(theta[c]);
 }
 
 void L1Coordinate::prox(double *theta, const unsigned int, const double eta) const {
@@ -108,6 +156,23 @@ void QuadraticPotential::add_to(const PointSet &queries, double *values, double 
     double v = 0.0;
     for (unsigned int i = 0; i < d; ++i) {
       const double delta = theta[i] - c[i];
+      v += K[i] * delta * delta;
+      if (gradients != nullptr)
+        gradients[q * d + i] += K[i] * delta;
+    }
+    values[q] += 0.5 * v;
+  }
+}
+} // namespace MeanField
+
+namespace MeanField {
+void QuadraticPotential::add_to(const GridPointSet &queries, double *values,
+                                double *gradients) const {
+  const unsigned int d = queries.dim();
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    double v = 0.0;
+    for (unsigned int i = 0; i < d; ++i) {
+      const double delta = queries.coordinate(q, i) - c[i];
       v += K[i] * delta * delta;
       if (gradients != nullptr)
         gradients[q * d + i] += K[i] * delta;

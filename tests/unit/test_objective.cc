@@ -179,3 +179,30 @@ TEST(Objective, RejectsCloudOfWrongDimension) {
   const Objective objective = make_objective("relu_p2", "square", "none");
   EXPECT_ANY_THROW(objective.evaluate(random_cloud(2, 5, 1)));
 }
+
+// The Objective on a grid measure equals the Objective on the same points as a cloud
+// (f, F and its parts, F' and ∇F', regularizers' grid paths included).
+TEST_P(ObjectiveTest, GridMeasureEqualsCloud) {
+  const Objective objective = this->objective();
+  const unsigned int d = objective.n_parameters();
+  const WeightedCloud mu = random_cloud(d, 120, 8, 0.8);
+  // snap the cloud to a grid of 6 values per axis, so that points share coordinates
+  PointSet snapped(mu.points);
+  for (double &x : snapped.coordinates)
+    x = std::round(x * 3.0) / 3.0;
+  const GridPointSet grid = GridPointSet::from_points(snapped);
+  WeightedCloud cloud;
+  cloud.points = grid.expand();
+  cloud.weights = mu.weights;
+  const Objective::State s_cloud = objective.evaluate(cloud);
+  const Objective::State s_grid = objective.evaluate(grid, mu.weights);
+  EXPECT_LT(relative_difference(s_grid.prediction, s_cloud.prediction), 1e-12);
+  EXPECT_NEAR(s_grid.value(), s_cloud.value(), 1e-12 * std::abs(s_cloud.value()));
+  EXPECT_NEAR(s_grid.potential, s_cloud.potential, 1e-13);
+  std::vector<double> vg(cloud.size()), gg(cloud.size() * d), vc(cloud.size()),
+      gc(cloud.size() * d);
+  objective.first_variation(s_cloud, grid, vg.data(), gg.data());
+  objective.first_variation(s_cloud, cloud.points, vc.data(), gc.data());
+  EXPECT_LT(relative_difference(vg, vc), 1e-12);
+  EXPECT_LT(relative_difference(gg, gc), 1e-12);
+}

@@ -49,5 +49,15 @@ public:
    */
   virtual void contract(const PointSet &queries, const Dataset &data, const double *h,
                         double *values, double *gradients) const;
+
+  /**
+   * The same two passes for points on a tensor grid (cell or face centres of a Cartesian
+   * mesh); `weights` has one entry per point. The defaults expand the grid and call the
+   * passes above; separable features override them.
+   */
+  virtual void add_prediction(const GridPointSet &points, const double *weights,
+                              const Dataset &data, double *f) const;
+  virtual void contract(const GridPointSet &queries, const Dataset &data, const double *h,
+                        double *values, double *gradients) const;
 };
 } // namespace MeanField

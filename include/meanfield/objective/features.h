@@ -19,6 +19,10 @@ namespace MeanField {
  */
 class TwoLayerFeature : public Feature {
 public:
+  using Feature::add_prediction;
+  using Feature::contract;
+
+public:
   enum class Activation { relu, sigmoid };
 
   TwoLayerFeature(unsigned int input_dimension, Activation activation);
@@ -71,6 +75,10 @@ private:
  */
 class FourierFilterFeature : public Feature {
 public:
+  using Feature::add_prediction;
+  using Feature::contract;
+
+public:
   explicit FourierFilterFeature(std::vector<double> coefficients, std::string filter_name);
 
   /// ψ = Dirichlet kernel of cutoff f_c (M8).
@@ -93,6 +101,12 @@ public:
   void contract(const PointSet &queries, const Dataset &data, const double *h, double *values,
                 double *gradients) const override;
 
+  /// Grid passes at the cost of the distinct positions x: O(N_x L + N) (see the class comment).
+  void add_prediction(const GridPointSet &points, const double *weights, const Dataset &data,
+                      double *f) const override;
+  void contract(const GridPointSet &queries, const Dataset &data, const double *h, double *values,
+                double *gradients) const override;
+
 private:
   std::vector<double> c; // c_0 ... c_L
   std::string filter_name;
@@ -104,6 +118,10 @@ private:
  * part of F' is θ·b with b = Σ_k h_k x_k.
  */
 class LinearFeature : public Feature {
+public:
+  using Feature::add_prediction;
+  using Feature::contract;
+
 public:
   explicit LinearFeature(unsigned int dim)
       : d(dim) {}

@@ -57,11 +57,22 @@ public:
   Objective with_data(std::shared_ptr<const Dataset> data) const;
   Objective with_communicator(MPI_Comm communicator) const;
 
+private:
+  /// R-part, residuals and the all-reduce shared by both evaluate() overloads.
+  State finish_evaluation(std::vector<double> buffer) const;
+
+public:
   /// d, the dimension of parameter space.
   unsigned int n_parameters() const { return dim; }
 
   /// (M1), (M2) and g of (M3) for the cloud whose local part this rank holds. Collective.
   State evaluate(const WeightedCloud &local_cloud) const;
+
+  /**
+   * The same for a measure on grid points: Σ_q weights[q] δ_{θ_q} with θ_q from @p points (the
+   * cell centres and cell masses of a Cartesian mesh). Collective.
+   */
+  State evaluate(const GridPointSet &points, const std::vector<double> &weights) const;
 
   /// f_μ on the data only (M1). Collective.
   std::vector<double> predict(const WeightedCloud &local_cloud) const;
@@ -71,6 +82,10 @@ public:
    * gradients is not null, gradients[q d + i] = ∂_i F'(μ)(θ_q). Local.
    */
   void first_variation(const State &state, const PointSet &queries, double *values,
+                       double *gradients) const;
+
+  /// (M3) at grid points. Local.
+  void first_variation(const State &state, const GridPointSet &queries, double *values,
                        double *gradients) const;
 
   /// (M4): velocities[q d + i] = −∂_i F'(μ)(θ_q). Local.

@@ -29,6 +29,8 @@ public:
    * gradients[q d + i] += ∂_i V(θ_q). One virtual call per batch.
    */
   virtual void add_to(const PointSet &queries, double *values, double *gradients) const;
+  /// The same for points on a grid (default: per point through value() and gradient()).
+  virtual void add_to(const GridPointSet &queries, double *values, double *gradients) const;
 
   /// Σ_j w_j V(θ_j) over the local cloud.
   double integrate(const WeightedCloud &cloud) const;
@@ -42,6 +44,7 @@ public:
   void gradient(const double *, unsigned int dim, double *gradient) const override;
   void prox(double *, unsigned int, double) const override {}
   void add_to(const PointSet &, double *, double *) const override {}
+  void add_to(const GridPointSet &, double *, double *) const override {}
 };
 
 /**
@@ -57,8 +60,14 @@ public:
   double value(const double *theta, unsigned int dim) const override;
   void gradient(const double *theta, unsigned int dim, double *gradient) const override;
   void prox(double *theta, unsigned int dim, double eta) const override;
+  void add_to(const PointSet &queries, double *values, double *gradients) const override;
+  void add_to(const GridPointSet &queries, double *values, double *gradients) const override;
 
 private:
+  /// V and dV/dθ_c as functions of r = θ_c.
+  double value_of(double r) const;
+  double derivative_of(double r) const;
+
   unsigned int c;
   double lambda;
   double huber;
@@ -79,6 +88,7 @@ public:
   void gradient(const double *theta, unsigned int dim, double *gradient) const override;
   void prox(double *theta, unsigned int dim, double eta) const override;
   void add_to(const PointSet &queries, double *values, double *gradients) const override;
+  void add_to(const GridPointSet &queries, double *values, double *gradients) const override;
 
   const std::vector<double> &stiffness() const { return K; }
   const std::vector<double> &center() const { return c; }

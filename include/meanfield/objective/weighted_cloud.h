@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <vector>
 
@@ -67,5 +68,38 @@ struct WeightedCloud {
       mass += w;
     return mass;
   }
+};
+/**
+ * Points of a tensor-product grid: point q has coordinates
+ * (axes[0][index[q d]], ..., axes[d−1][index[q d + d − 1]]). Cell centres and face centres of a
+ * Cartesian mesh are such sets, with far fewer distinct coordinates than points; features
+ * whose structure separates in the coordinates (φ = r ψ(s − x)) evaluate them at the cost
+ * of the distinct coordinates (see Feature::contract). Any point set can be written this way.
+ */
+struct GridPointSet {
+  std::vector<std::vector<double>> axes;
+  std::vector<std::uint32_t> index;
+
+  unsigned int dim() const { return axes.size(); }
+  std::size_t size() const { return axes.empty() ? 0 : index.size() / axes.size(); }
+  double coordinate(const std::size_t q, const unsigned int i) const {
+    return axes[i][index[q * axes.size() + i]];
+  }
+
+  /// The same points as a plain PointSet.
+  PointSet expand() const {
+    const unsigned int d = dim();
+    PointSet points(d, size());
+    for (std::size_t q = 0; q < size(); ++q)
+      for (unsigned int i = 0; i < d; ++i)
+        points[q][i] = coordinate(q, i);
+    return points;
+  }
+
+  /**
+   * The grid representation of @p points: per axis the sorted distinct coordinates (values
+   * closer than @p tolerance times the axis' extent are merged), and every point's indices.
+   */
+  static GridPointSet from_points(const PointSet &points, double tolerance = 1e-12);
 };
 } // namespace MeanField

@@ -145,6 +145,8 @@ private:
   std::vector<int> neighbors;     ///< owned cells: 2 dim neighbours (lower, upper) per cell
   std::vector<int> face_query_of; ///< face → row in face_points (exact velocity), −1 if none
   PointSet face_points;           ///< query points of the exact face velocity
+  GridPointSet owned_grid, local_grid, face_grid; ///< the same point sets as grids for the kernel
+  std::vector<double> u, face_values, face_gradients, xi; ///< per-stage work arrays
   double h_min = 0.0;
 
   // State
