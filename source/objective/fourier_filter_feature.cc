@@ -14,6 +14,45 @@ using Complex = std::complex<double>;
 inline Complex unit(const double angle) {
   return {std::cos(angle), std::sin(angle)};
 }
+
+// B_l = Σ_k h_k e^{2iπ l s_k}, l = 0..L: the data side of (M3).
+std::vector<Complex> data_moments(const std::size_t L, const Dataset &data, const double *h) {
+  std::vector<Complex> B(L + 1, 0.0);
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const Complex e = unit(2 * M_PI * data.inputs[k]);
+    Complex z = h[k];
+    for (std::size_t l = 0; l <= L; ++l, z *= e)
+      B[l] += z;
+  }
+  return B;
+}
+
+// G(x) = c_0 Re B_0 + 2 Σ c_l Re z_l and G'(x) = 4π Σ l c_l Im z_l with z_l = e^{−2iπlx} B_l.
+inline void filter_sum(const std::vector<double> &c, const std::vector<Complex> &B, const double x,
+                       double &G, double &dG) {
+  const Complex e = unit(-2 * M_PI * x);
+  Complex el = e;
+  G = c[0] * B[0].real();
+  dG = 0.0;
+  for (std::size_t l = 1; l < c.size(); ++l, el *= e) {
+    const Complex z = el * B[l];
+    G += 2 * c[l] * z.real();
+    dG += 4 * M_PI * l * c[l] * z.imag();
+  }
+}
+
+// f_k += c_0 Re A_0 + 2 Σ_{l≥1} c_l Re(e^{2iπls_k} A_l): the data side of (M1).
+void add_synthesis(const std::vector<double> &c, const std::vector<Complex> &A, const Dataset &data,
+                   double *f) {
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const Complex e = unit(2 * M_PI * data.inputs[k]);
+    Complex z = e;
+    double fk = c[0] * A[0].real();
+    for (std::size_t l = 1; l < c.size(); ++l, z *= e)
+      fk += 2 * c[l] * (z.real() * A[l].real() - z.imag() * A[l].imag());
+    f[k] += fk;
+  }
+}
 } // namespace
 
 FourierFilterFeature::FourierFilterFeature(std::vector<double> coefficients, std::string name)
@@ -91,14 +130,10 @@ void FourierFilterFeature::add_prediction(const WeightedCloud &cloud, const Data
                          }
                        }
                      });
-  for (std::size_t k = 0; k < data.size(); ++k) {
-    const Complex e = unit(2 * M_PI * data.inputs[k]);
-    Complex z = e;
-    double fk = c[0] * moments[0];
-    for (std::size_t l = 1; l <= L; ++l, z *= e)
-      fk += 2 * c[l] * (z.real() * moments[2 * l] - z.imag() * moments[2 * l + 1]);
-    f[k] += fk;
-  }
+  std::vector<Complex> A(L + 1);
+  for (std::size_t l = 0; l <= L; ++l)
+    A[l] = Complex(moments[2 * l], moments[2 * l + 1]);
+  add_synthesis(c, A, data, f);
 }
 
 // Data part of (M3) through B_l = Σ_k h_k e^{2iπls_k}: with z_l = e^{−2iπlx} B_l,
@@ -106,25 +141,12 @@ void FourierFilterFeature::add_prediction(const WeightedCloud &cloud, const Data
 //   F'_R = r G(x),  ∂_x F'_R = r G'(x),  ∂_r F'_R = G(x).
 void FourierFilterFeature::contract(const PointSet &queries, const Dataset &data, const double *h,
                                     double *values, double *gradients) const {
-  const std::size_t L = c.size() - 1;
-  std::vector<Complex> B(L + 1, 0.0);
-  for (std::size_t k = 0; k < data.size(); ++k) {
-    const Complex e = unit(2 * M_PI * data.inputs[k]);
-    Complex z = h[k];
-    for (std::size_t l = 0; l <= L; ++l, z *= e)
-      B[l] += z;
-  }
+  const std::vector<Complex> B = data_moments(c.size() - 1, data, h);
   for_each_block(queries.size(), 1024, [&](std::size_t begin, std::size_t end, std::size_t) {
     for (std::size_t q = begin; q < end; ++q) {
-      const double x = queries[q][0], r = queries[q][1];
-      const Complex e = unit(-2 * M_PI * x);
-      Complex el = e;
-      double G = c[0] * B[0].real(), dG = 0.0;
-      for (std::size_t l = 1; l <= L; ++l, el *= e) {
-        const Complex z = el * B[l];
-        G += 2 * c[l] * z.real();
-        dG += 4 * M_PI * l * c[l] * z.imag();
-      }
+      const double r = queries[q][1];
+      double G, dG;
+      filter_sum(c, B, queries[q][0], G, dG);
       values[q] = r * G;
       if (gradients != nullptr) {
         gradients[2 * q] = r * dG;
@@ -150,41 +172,17 @@ void FourierFilterFeature::add_prediction(const GridPointSet &points, const doub
     for (std::size_t l = 0; l <= L; ++l, z *= e)
       A[l] += z;
   }
-  for (std::size_t k = 0; k < data.size(); ++k) {
-    const Complex e = unit(2 * M_PI * data.inputs[k]);
-    Complex z = e;
-    double fk = c[0] * A[0].real();
-    for (std::size_t l = 1; l <= L; ++l, z *= e)
-      fk += 2 * c[l] * (z.real() * A[l].real() - z.imag() * A[l].imag());
-    f[k] += fk;
-  }
+  add_synthesis(c, A, data, f);
 }
 
 // Data part of (M3) on a grid: G and G' once per distinct position, then r G, (r G', G) per point.
 void FourierFilterFeature::contract(const GridPointSet &queries, const Dataset &data,
                                     const double *h, double *values, double *gradients) const {
-  const std::size_t L = c.size() - 1;
-  std::vector<Complex> B(L + 1, 0.0);
-  for (std::size_t k = 0; k < data.size(); ++k) {
-    const Complex e = unit(2 * M_PI * data.inputs[k]);
-    Complex z = h[k];
-    for (std::size_t l = 0; l <= L; ++l, z *= e)
-      B[l] += z;
-  }
+  const std::vector<Complex> B = data_moments(c.size() - 1, data, h);
   const std::vector<double> &xs = queries.axes[0];
   std::vector<double> G(xs.size()), dG(xs.size());
-  for (std::size_t i = 0; i < xs.size(); ++i) {
-    const Complex e = unit(-2 * M_PI * xs[i]);
-    Complex el = e;
-    double g = c[0] * B[0].real(), dg = 0.0;
-    for (std::size_t l = 1; l <= L; ++l, el *= e) {
-      const Complex z = el * B[l];
-      g += 2 * c[l] * z.real();
-      dg += 4 * M_PI * l * c[l] * z.imag();
-    }
-    G[i] = g;
-    dG[i] = dg;
-  }
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    filter_sum(c, B, xs[i], G[i], dG[i]);
   const std::uint32_t *index = queries.index.data();
   const double *rs = queries.axes[1].data();
   const std::size_t n = queries.size();

@@ -105,10 +105,9 @@ Objective::State Objective::finish_evaluation(std::vector<double> buffer) const 
   return state;
 }
 
-void Objective::first_variation(const State &state, const PointSet &queries, double *values,
-                                double *gradients) const {
-  require(queries.dim == dim, "Objective::first_variation: query points have the wrong dimension.");
-  const std::size_t q = queries.size();
+template <typename Points>
+void Objective::first_variation_impl(const State &state, const Points &queries, const std::size_t q,
+                                     double *values, double *gradients) const {
   // (M3): data part Σ_k h_k φ(θ, x_k) and its gradient ...
   if (phi != nullptr && dataset->size() > 0)
     phi->contract(queries, *dataset, state.weighted_residual.data(), values, gradients);
@@ -121,19 +120,17 @@ void Objective::first_variation(const State &state, const PointSet &queries, dou
   V->add_to(queries, values, gradients);
 }
 
+void Objective::first_variation(const State &state, const PointSet &queries, double *values,
+                                double *gradients) const {
+  require(queries.dim == dim, "Objective::first_variation: query points have the wrong dimension.");
+  first_variation_impl(state, queries, queries.size(), values, gradients);
+}
+
 void Objective::first_variation(const State &state, const GridPointSet &queries, double *values,
                                 double *gradients) const {
   require(queries.dim() == dim,
           "Objective::first_variation: query points have the wrong dimension.");
-  const std::size_t q = queries.size();
-  if (phi != nullptr && dataset->size() > 0)
-    phi->contract(queries, *dataset, state.weighted_residual.data(), values, gradients);
-  else {
-    std::fill(values, values + q, 0.0);
-    if (gradients != nullptr)
-      std::fill(gradients, gradients + q * dim, 0.0);
-  }
-  V->add_to(queries, values, gradients);
+  first_variation_impl(state, queries, queries.size(), values, gradients);
 }
 
 void Objective::velocity(const State &state, const PointSet &queries, double *velocities) const {

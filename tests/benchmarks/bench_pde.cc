@@ -3,6 +3,8 @@
 // 128², 256² and the two-layer ReLU problem at 32³, and, on the same cloud {cell centres ×
 // masses}, one kernel evaluation (f_μ, then F' and ∇F' at the cell centres) for comparison:
 // the target is a step costing at most 1.5 × (stages) × one kernel evaluation.
+#include "../unit/pde_test_helpers.h"
+
 #include <meanfield/app/parameters.h>
 #include <meanfield/pde/finite_volume.h>
 #include <meanfield/pde/parameters.h>
@@ -21,25 +23,7 @@ using namespace MeanField;
 
 namespace {
 template <int dim>
-struct Setup {
-  std::unique_ptr<Problem> problem;
-  PdeParameters pde;
-  std::unique_ptr<InitialDensity<dim>> mu0;
-  std::unique_ptr<FiniteVolumeSolver<dim>> solver;
-
-  explicit Setup(const std::string &text) {
-    dealii::ParameterHandler prm;
-    declare_all_parameters(prm);
-    prm.parse_input_from_string(text);
-    RunParameters run;
-    run.parse_parameters(prm);
-    problem = create_problem(prm, MPI_COMM_WORLD);
-    pde.parse_parameters(prm);
-    mu0 = std::make_unique<InitialDensity<dim>>(*problem, "default", "");
-    solver = std::make_unique<FiniteVolumeSolver<dim>>(*problem, pde, MPI_COMM_WORLD);
-    solver->set_initial_density([this](const dealii::Point<dim> &p) { return mu0->value(p); });
-  }
-};
+using Setup = MeanField::testing::PdeSetup<dim>;
 
 std::string deconvolution(const unsigned int cells) {
   return "set Dimension = 2\nset Run mode = pde\nsubsection Mesh\n set Subdivisions = " +

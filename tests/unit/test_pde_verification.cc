@@ -157,8 +157,9 @@ unsigned int check_invariants(PdeSetup<dim> &setup, const unsigned int n_steps,
     const auto d = setup.solver->prepare_step();
     EXPECT_NEAR(d.mass + d.outflow, previous.mass + previous.outflow, 1e-12) << "step " << n;
     EXPECT_GE(d.min_density, 0.0) << "step " << n;
-    if (monotone_F)
+    if (monotone_F) {
       EXPECT_LE(d.F, previous.F + 1e-12 * std::abs(previous.F)) << "step " << n;
+    }
     previous = d;
   }
   return n_steps;

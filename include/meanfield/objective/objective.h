@@ -60,6 +60,10 @@ public:
 private:
   /// R-part, residuals and the all-reduce shared by both evaluate() overloads.
   State finish_evaluation(std::vector<double> buffer) const;
+  /// (M3) for either kind of point set.
+  template <typename Points>
+  void first_variation_impl(const State &state, const Points &queries, std::size_t q,
+                            double *values, double *gradients) const;
 
 public:
   /// d, the dimension of parameter space.
