@@ -221,6 +221,33 @@ void FiniteVolumeSolver<dim>::build_tables() {
   }
   h_min = Utilities::MPI::min(h_min, comm);
 
+  // Per-face factors of the flux loop (no division, no ownership test per face).
+  interior_faces.clear();
+  boundary_faces.clear();
+  for (std::size_t f = 0; f < faces.size(); ++f) {
+    Face &face = faces[f];
+    const unsigned int i = face.direction;
+    const bool left_owned = face.left >= 0 && static_cast<unsigned int>(face.left) < n_owned;
+    const bool right_owned = face.right >= 0 && static_cast<unsigned int>(face.right) < n_owned;
+    face.left_scale = left_owned ? face.area / volume[face.left] : 0.0;
+    face.right_scale = right_owned ? face.area / volume[face.right] : 0.0;
+    face.left_half = face.left >= 0 ? 0.5 * extent[face.left * dim + i] : 0.0;
+    face.right_half = face.right >= 0 ? 0.5 * extent[face.right * dim + i] : 0.0;
+    face.velocity_index = face_query_of[f] >= 0 ? face_query_of[f] * static_cast<int>(dim) + i : -1;
+    (face.left >= 0 && face.right >= 0 ? interior_faces : boundary_faces).push_back(f);
+  }
+  inverse_spacing.assign(n_owned * 2 * dim, 0.0);
+  for (unsigned int c = 0; c < n_owned; ++c)
+    for (unsigned int i = 0; i < dim; ++i)
+      for (unsigned int side = 0; side < 2; ++side) {
+        const int other = neighbors[c * 2 * dim + 2 * i + side];
+        if (other >= 0)
+          inverse_spacing[c * 2 * dim + 2 * i + side] =
+              2.0 / (extent[c * dim + i] + extent[other * dim + i]);
+      }
+  increment.assign(n_local, 0.0);
+  zero_slopes.assign(n_local, 0.0);
+
   kernel_cloud = WeightedCloud(dim);
   kernel_cloud.points = PointSet(dim, n_owned);
   std::copy(centres.coordinates.begin(), centres.coordinates.begin() + n_owned * dim,
@@ -315,34 +342,35 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
     xi.resize(n_local);
     objective.first_variation(state, local_grid, xi.data(), nullptr);
   }
-  for (std::size_t f = 0; f < faces.size(); ++f) {
-    const Face &face = faces[f];
-    if (face.left >= 0 && face.right >= 0 && !exact)
-      u[f] = -(xi[face.right] - xi[face.left]) / face.distance;
-    else if (face_query_of[f] >= 0)
-      u[f] = -face_gradients[face_query_of[f] * dim + face.direction];
-    else
-      u[f] = 0.0;
+  if (exact)
+    for (std::size_t f = 0; f < faces.size(); ++f) {
+      const int k = faces[f].velocity_index;
+      u[f] = k >= 0 ? -face_gradients[k] : 0.0;
+    }
+  else {
+    for (const std::size_t f : interior_faces)
+      u[f] = -(xi[faces[f].right] - xi[faces[f].left]) / faces[f].distance;
+    for (const std::size_t f : boundary_faces) {
+      const int k = faces[f].velocity_index;
+      u[f] = k >= 0 ? -face_gradients[k] : 0.0;
+    }
   }
 
   // Minmod slopes of the owned cells, then their ghost values.
-  std::vector<const double *> slope(dim, nullptr);
+  std::vector<const double *> slope(dim, zero_slopes.data());
   std::vector<std::unique_ptr<LocalForm>> slope_forms;
   if (prm.reconstruction == "minmod") {
     for (unsigned int i = 0; i < dim; ++i) {
       {
         OwnedValues s(slopes[i]);
+        double *sigma = s.data();
         for (unsigned int c = 0; c < n_owned; ++c) {
-          const int below = neighbors[c * 2 * dim + 2 * i],
-                    above = neighbors[c * 2 * dim + 2 * i + 1];
-          if (below < 0 || above < 0) {
-            s.data()[c] = 0.0; // first order next to a boundary
-            continue;
-          }
-          const double h = extent[c * dim + i];
-          const double down = (r[c] - r[below]) / (0.5 * (h + extent[below * dim + i]));
-          const double up = (r[above] - r[c]) / (0.5 * (h + extent[above * dim + i]));
-          s.data()[c] = minmod(down, up);
+          const int *nb = &neighbors[c * 2 * dim + 2 * i];
+          const double *inv = &inverse_spacing[c * 2 * dim + 2 * i];
+          // first order next to a boundary: inv = 0 there makes one difference, hence σ, zero
+          const double down = (r[c] - r[std::max(nb[0], 0)]) * inv[0];
+          const double up = (r[std::max(nb[1], 0)] - r[c]) * inv[1];
+          sigma[c] = minmod(down, up);
         }
       }
       ghosted_slopes[i] = slopes[i];
@@ -351,49 +379,58 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
     }
   }
 
-  // Upwind fluxes through every face, in the canonical +e_i orientation (MATH §4).
+  // Upwind fluxes through every face, in the canonical +e_i orientation (MATH §4):
+  // F_f = u⁺ ρ_L^f + u⁻ ρ_R^f, ρ_L^f = ρ_L + (h_L/2) σ_L, ρ_R^f = ρ_R − (h_R/2) σ_R.
   double outflow_rate = 0.0;
-  std::vector<double> out_rate(diagnostics ? n_owned : 0, 0.0);
-  double max_speed = 0.0;
+  double *inc = increment.data();
+  std::fill(increment.begin(), increment.end(), 0.0);
+  for (const std::size_t f : interior_faces) {
+    const Face &face = faces[f];
+    const int a = face.left, b = face.right;
+    const double *sigma = slope[face.direction];
+    const double uf = u[f];
+    const double flux = std::max(uf, 0.0) * (r[a] + face.left_half * sigma[a]) +
+                        std::min(uf, 0.0) * (r[b] - face.right_half * sigma[b]);
+    inc[a] -= flux * face.left_scale; // scale 0 for a ghost: its owner updates it
+    inc[b] += flux * face.right_scale;
+  }
+  for (const std::size_t f : boundary_faces) {
+    const Face &face = faces[f];
+    if (!face.outflow)
+      continue; // no-flux
+    const double uf = u[f];
+    if (face.right < 0) { // leaves through the upper boundary
+      const double flux = std::max(uf, 0.0) * r[face.left];
+      inc[face.left] -= flux * face.left_scale;
+      outflow_rate += flux * face.area;
+    } else { // leaves through the lower boundary
+      const double flux = std::min(uf, 0.0) * r[face.right];
+      inc[face.right] += flux * face.right_scale;
+      outflow_rate -= flux * face.area;
+    }
+  }
   {
     OwnedValues L(result);
-    double *dr = L.data();
-    std::fill(dr, dr + n_owned, 0.0);
-    for (std::size_t f = 0; f < faces.size(); ++f) {
+    std::copy(increment.begin(), increment.begin() + n_owned, L.data());
+  }
+
+  // Diagnostics: the largest speed and the outgoing rate Σ_f max(u_out, 0)|f|/|K| of each cell.
+  double max_speed = 0.0;
+  std::vector<double> out_rate(diagnostics ? n_local : 0, 0.0);
+  if (diagnostics) {
+    for (const std::size_t f : interior_faces) {
       const Face &face = faces[f];
-      const double uf = u[f];
-      const unsigned int i = face.direction;
-      const int a = face.left, b = face.right;
-      const double left =
-          a < 0 ? 0.0 : r[a] + (slope[i] ? 0.5 * extent[a * dim + i] * slope[i][a] : 0.0);
-      const double right =
-          b < 0 ? 0.0 : r[b] - (slope[i] ? 0.5 * extent[b * dim + i] * slope[i][b] : 0.0);
-      double flux;
-      if (a >= 0 && b >= 0)
-        flux = std::max(uf, 0.0) * left + std::min(uf, 0.0) * right;
-      else if (!face.outflow)
-        flux = 0.0; // no-flux boundary
-      else if (b < 0) {
-        flux = std::max(uf, 0.0) * left; // leaves through the upper boundary
-        outflow_rate += flux * face.area;
-      } else {
-        flux = std::min(uf, 0.0) * right; // leaves through the lower boundary
-        outflow_rate -= flux * face.area;
-      }
-      const double transported = flux * face.area;
-      if (a >= 0 && static_cast<unsigned int>(a) < n_owned) {
-        dr[a] -= transported / volume[a];
-        if (diagnostics && (b >= 0 || face.outflow))
-          out_rate[a] += std::max(uf, 0.0) * face.area / volume[a];
-      }
-      if (b >= 0 && static_cast<unsigned int>(b) < n_owned) {
-        dr[b] += transported / volume[b];
-        if (diagnostics && (a >= 0 || face.outflow))
-          out_rate[b] += std::max(-uf, 0.0) * face.area / volume[b];
-      }
-      if (a >= 0 && b >= 0)
-        max_speed = std::max(max_speed, std::abs(uf));
+      out_rate[face.left] += std::max(u[f], 0.0) * face.left_scale;
+      out_rate[face.right] += std::max(-u[f], 0.0) * face.right_scale;
+      max_speed = std::max(max_speed, std::abs(u[f]));
     }
+    for (const std::size_t f : boundary_faces)
+      if (faces[f].outflow) {
+        if (faces[f].right < 0)
+          out_rate[faces[f].left] += std::max(u[f], 0.0) * faces[f].left_scale;
+        else
+          out_rate[faces[f].right] += std::max(-u[f], 0.0) * faces[f].right_scale;
+      }
   }
 
   if (diagnostics) {

@@ -120,6 +120,11 @@ private:
     double area;            ///< |f|
     double distance;        ///< distance between the two cell centres along the normal
     bool outflow;           ///< a boundary face of an outflow direction
+    double left_scale;      ///< |f|/|K_L| if L is owned here, else 0 (its owner updates it)
+    double right_scale;     ///< |f|/|K_R| if R is owned here, else 0
+    double left_half;       ///< h_L/2 along the normal (face value from the slope)
+    double right_half;      ///< h_R/2 along the normal
+    int velocity_index; ///< entry of −u_f in the face gradients (exact velocity), −1 if none
   };
 
   const Problem &problem;
@@ -139,10 +144,13 @@ private:
 
   // Flat tables in the local form order (owned cells, then ghosts)
   std::vector<Face> faces;
-  PointSet centres;               ///< all local cells
-  std::vector<double> volume;     ///< |K|
-  std::vector<double> extent;     ///< h_K in each direction, dim per cell
-  std::vector<int> neighbors;     ///< owned cells: 2 dim neighbours (lower, upper) per cell
+  PointSet centres;                    ///< all local cells
+  std::vector<double> volume;          ///< |K|
+  std::vector<double> extent;          ///< h_K in each direction, dim per cell
+  std::vector<int> neighbors;          ///< owned cells: 2 dim neighbours (lower, upper) per cell
+  std::vector<double> inverse_spacing; ///< owned cells: 1/distance to those neighbours (0: none)
+  std::vector<std::size_t> interior_faces, boundary_faces; ///< face indices by kind
+  std::vector<double> increment, zero_slopes;              ///< work arrays over the local cells
   std::vector<int> face_query_of; ///< face → row in face_points (exact velocity), −1 if none
   PointSet face_points;           ///< query points of the exact face velocity
   GridPointSet owned_grid, local_grid, face_grid; ///< the same point sets as grids for the kernel
