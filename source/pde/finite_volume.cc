@@ -171,9 +171,14 @@ void FiniteVolumeSolver<dim>::build_tables() {
     volume[c] = cell->measure();
   }
 
-  faces.clear();
-  face_points = PointSet(dim);
-  face_query_of.clear();
+  // Faces, grouped by direction, interior ones first. Each face once per rank: an owned cell
+  // contributes its upper faces, and its lower faces when the cell below is not owned here
+  // (a ghost, or the outside of the box).
+  struct FaceRecord {
+    int left, right;
+    Point<dim> point;
+  };
+  std::vector<std::vector<FaceRecord>> interior(dim), on_boundary(dim);
   for (const auto &cell : dof_handler.active_cell_iterators()) {
     if (!cell->is_locally_owned())
       continue;
@@ -195,47 +200,48 @@ void FiniteVolumeSolver<dim>::build_tables() {
           other_owned = neighbor->is_locally_owned();
         }
         neighbors[c * 2 * dim + f] = other;
-        // Each face once per rank: an owned cell adds its upper faces, and its lower faces
-        // when the cell below is not owned here (a ghost, or the outside of the box).
         if (side == 0 && other_owned)
           continue;
-        Face face;
-        face.left = side == 1 ? c : other;
-        face.right = side == 1 ? other : c;
-        face.direction = i;
-        face.area = volume[c] / extent[c * dim + i];
-        face.distance = other >= 0 ? 0.5 * (extent[c * dim + i] + extent[other * dim + i]) : 0.0;
-        face.outflow = other < 0 && boundary[i] == BoundaryType::outflow;
         // The query point of the exact velocity; a periodic face is always named by its
         // point on the lower side of the box, whichever rank computes it.
         Point<dim> point = cell->face(f)->center();
         if (boundary[i] == BoundaryType::periodic &&
             std::abs(point[i] - upper[i]) < 1e-12 * (upper[i] - lower[i]))
           point[i] = lower[i];
-        const bool needs_query = other >= 0 || face.outflow;
-        face_query_of.push_back(needs_query ? static_cast<int>(face_points.size()) : -1);
-        if (needs_query)
-          face_points.push_back(&point[0]);
-        faces.push_back(face);
+        const FaceRecord record{side == 1 ? c : other, side == 1 ? other : c, point};
+        (other >= 0 ? interior : on_boundary)[i].push_back(record);
       }
   }
+  face_left.clear();
+  face_right.clear();
+  face_points = PointSet(dim);
+  boundary_points = PointSet(dim);
+  first_face.assign(dim + 1, 0);
+  first_boundary.assign(dim, 0);
+  for (unsigned int i = 0; i < dim; ++i) {
+    first_face[i] = face_left.size();
+    for (const auto *group : {&interior[i], &on_boundary[i]}) {
+      if (group == &on_boundary[i])
+        first_boundary[i] = face_left.size();
+      for (const FaceRecord &record : *group) {
+        face_left.push_back(record.left);
+        face_right.push_back(record.right);
+        face_points.push_back(&record.point[0]);
+        if (group == &on_boundary[i])
+          boundary_points.push_back(&record.point[0]);
+      }
+    }
+  }
+  first_face[dim] = face_left.size();
   h_min = Utilities::MPI::min(h_min, comm);
 
-  // Per-face factors of the flux loop (no division, no ownership test per face).
-  interior_faces.clear();
-  boundary_faces.clear();
-  for (std::size_t f = 0; f < faces.size(); ++f) {
-    Face &face = faces[f];
-    const unsigned int i = face.direction;
-    const bool left_owned = face.left >= 0 && static_cast<unsigned int>(face.left) < n_owned;
-    const bool right_owned = face.right >= 0 && static_cast<unsigned int>(face.right) < n_owned;
-    face.left_scale = left_owned ? face.area / volume[face.left] : 0.0;
-    face.right_scale = right_owned ? face.area / volume[face.right] : 0.0;
-    face.left_half = face.left >= 0 ? 0.5 * extent[face.left * dim + i] : 0.0;
-    face.right_half = face.right >= 0 ? 0.5 * extent[face.right * dim + i] : 0.0;
-    face.velocity_index = face_query_of[f] >= 0 ? face_query_of[f] * static_cast<int>(dim) + i : -1;
-    (face.left >= 0 && face.right >= 0 ? interior_faces : boundary_faces).push_back(f);
-  }
+  half_extent.assign(n_local * dim, 0.0);
+  update_factor.assign(n_local * dim, 0.0);
+  for (unsigned int c = 0; c < n_local; ++c)
+    for (unsigned int i = 0; i < dim; ++i) {
+      half_extent[c * dim + i] = 0.5 * extent[c * dim + i];
+      update_factor[c * dim + i] = c < n_owned ? 1.0 / extent[c * dim + i] : 0.0;
+    }
   inverse_spacing.assign(n_owned * 2 * dim, 0.0);
   for (unsigned int c = 0; c < n_owned; ++c)
     for (unsigned int i = 0; i < dim; ++i)
@@ -259,7 +265,8 @@ void FiniteVolumeSolver<dim>::build_tables() {
   owned_grid = GridPointSet::from_points(kernel_cloud.points);
   local_grid = GridPointSet::from_points(centres);
   face_grid = GridPointSet::from_points(face_points);
-  u.assign(faces.size(), 0.0);
+  boundary_grid = GridPointSet::from_points(boundary_points);
+  u.assign(face_left.size(), 0.0);
   face_values.assign(face_points.size(), 0.0);
   face_gradients.assign(face_points.size() * dim, 0.0);
 }
@@ -335,24 +342,25 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
   update_cloud(r);
   const Objective::State state = objective.evaluate(owned_grid, kernel_cloud.weights);
 
-  // Face velocities u_f = −∂_i F' (exact) or −(F'_R − F'_L)/|θ_R − θ_L| (discrete gradient).
-  const bool exact = prm.face_velocity == "exact";
-  objective.first_variation(state, face_grid, face_values.data(), face_gradients.data());
-  if (!exact) {
+  // Face velocities u_f = −∂_i F'(θ_f) (exact) or −(F'_R − F'_L)/|θ_R − θ_L| (discrete
+  // gradient; on boundary faces the exact one), faces of direction i in one range.
+  if (prm.face_velocity == "exact") {
+    objective.first_variation(state, face_grid, face_values.data(), face_gradients.data());
+    for (unsigned int i = 0; i < dim; ++i)
+      for (unsigned int f = first_face[i]; f < first_face[i + 1]; ++f)
+        u[f] = -face_gradients[f * dim + i];
+  } else {
     xi.resize(n_local);
     objective.first_variation(state, local_grid, xi.data(), nullptr);
-  }
-  if (exact)
-    for (std::size_t f = 0; f < faces.size(); ++f) {
-      const int k = faces[f].velocity_index;
-      u[f] = k >= 0 ? -face_gradients[k] : 0.0;
-    }
-  else {
-    for (const std::size_t f : interior_faces)
-      u[f] = -(xi[faces[f].right] - xi[faces[f].left]) / faces[f].distance;
-    for (const std::size_t f : boundary_faces) {
-      const int k = faces[f].velocity_index;
-      u[f] = k >= 0 ? -face_gradients[k] : 0.0;
+    objective.first_variation(state, boundary_grid, face_values.data(), face_gradients.data());
+    unsigned int row = 0;
+    for (unsigned int i = 0; i < dim; ++i) {
+      for (unsigned int f = first_face[i]; f < first_boundary[i]; ++f) {
+        const int a = face_left[f], b = face_right[f];
+        u[f] = -(xi[b] - xi[a]) / (half_extent[a * dim + i] + half_extent[b * dim + i]);
+      }
+      for (unsigned int f = first_boundary[i]; f < first_face[i + 1]; ++f, ++row)
+        u[f] = -face_gradients[row * dim + i];
     }
   }
 
@@ -380,58 +388,63 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
   }
 
   // Upwind fluxes through every face, in the canonical +e_i orientation (MATH §4):
-  // F_f = u⁺ ρ_L^f + u⁻ ρ_R^f, ρ_L^f = ρ_L + (h_L/2) σ_L, ρ_R^f = ρ_R − (h_R/2) σ_R.
+  // F_f = u⁺ ρ_L^f + u⁻ ρ_R^f, ρ_L^f = ρ_L + (h_L/2) σ_L, ρ_R^f = ρ_R − (h_R/2) σ_R, and
+  // dρ_K/dt = ∓ F_f |f|/|K| = ∓ F_f / h_K (0 for ghosts: their owner updates them).
   double outflow_rate = 0.0;
   double *inc = increment.data();
   std::fill(increment.begin(), increment.end(), 0.0);
-  for (const std::size_t f : interior_faces) {
-    const Face &face = faces[f];
-    const int a = face.left, b = face.right;
-    const double *sigma = slope[face.direction];
-    const double uf = u[f];
-    const double flux = std::max(uf, 0.0) * (r[a] + face.left_half * sigma[a]) +
-                        std::min(uf, 0.0) * (r[b] - face.right_half * sigma[b]);
-    inc[a] -= flux * face.left_scale; // scale 0 for a ghost: its owner updates it
-    inc[b] += flux * face.right_scale;
-  }
-  for (const std::size_t f : boundary_faces) {
-    const Face &face = faces[f];
-    if (!face.outflow)
-      continue; // no-flux
-    const double uf = u[f];
-    if (face.right < 0) { // leaves through the upper boundary
-      const double flux = std::max(uf, 0.0) * r[face.left];
-      inc[face.left] -= flux * face.left_scale;
-      outflow_rate += flux * face.area;
-    } else { // leaves through the lower boundary
-      const double flux = std::min(uf, 0.0) * r[face.right];
-      inc[face.right] += flux * face.right_scale;
-      outflow_rate -= flux * face.area;
+  const int *L = face_left.data(), *R = face_right.data();
+  const double *half = half_extent.data(), *scale = update_factor.data();
+  for (unsigned int i = 0; i < dim; ++i) {
+    const double *sigma = slope[i];
+    for (unsigned int f = first_face[i]; f < first_boundary[i]; ++f) {
+      const int a = L[f], b = R[f];
+      const double uf = u[f];
+      const double flux = std::max(uf, 0.0) * (r[a] + half[a * dim + i] * sigma[a]) +
+                          std::min(uf, 0.0) * (r[b] - half[b * dim + i] * sigma[b]);
+      inc[a] -= flux * scale[a * dim + i];
+      inc[b] += flux * scale[b * dim + i];
+    }
+    if (boundary[i] != BoundaryType::outflow)
+      continue; // periodic (no boundary faces) or no-flux
+    for (unsigned int f = first_boundary[i]; f < first_face[i + 1]; ++f) {
+      // boundary faces belong to owned cells: |f| = |K|/h_K
+      if (R[f] < 0) { // leaves through the upper boundary
+        const int a = L[f];
+        const double flux = std::max(u[f], 0.0) * r[a];
+        inc[a] -= flux * scale[a * dim + i];
+        outflow_rate += flux * volume[a] * scale[a * dim + i];
+      } else { // leaves through the lower boundary
+        const int b = R[f];
+        const double flux = std::min(u[f], 0.0) * r[b];
+        inc[b] += flux * scale[b * dim + i];
+        outflow_rate -= flux * volume[b] * scale[b * dim + i];
+      }
     }
   }
   {
-    OwnedValues L(result);
-    std::copy(increment.begin(), increment.begin() + n_owned, L.data());
+    OwnedValues result_values(result);
+    std::copy(increment.begin(), increment.begin() + n_owned, result_values.data());
   }
 
   // Diagnostics: the largest speed and the outgoing rate Σ_f max(u_out, 0)|f|/|K| of each cell.
   double max_speed = 0.0;
   std::vector<double> out_rate(diagnostics ? n_local : 0, 0.0);
-  if (diagnostics) {
-    for (const std::size_t f : interior_faces) {
-      const Face &face = faces[f];
-      out_rate[face.left] += std::max(u[f], 0.0) * face.left_scale;
-      out_rate[face.right] += std::max(-u[f], 0.0) * face.right_scale;
-      max_speed = std::max(max_speed, std::abs(u[f]));
-    }
-    for (const std::size_t f : boundary_faces)
-      if (faces[f].outflow) {
-        if (faces[f].right < 0)
-          out_rate[faces[f].left] += std::max(u[f], 0.0) * faces[f].left_scale;
-        else
-          out_rate[faces[f].right] += std::max(-u[f], 0.0) * faces[f].right_scale;
+  if (diagnostics)
+    for (unsigned int i = 0; i < dim; ++i) {
+      for (unsigned int f = first_face[i]; f < first_boundary[i]; ++f) {
+        out_rate[L[f]] += std::max(u[f], 0.0) * scale[L[f] * dim + i];
+        out_rate[R[f]] += std::max(-u[f], 0.0) * scale[R[f] * dim + i];
+        max_speed = std::max(max_speed, std::abs(u[f]));
       }
-  }
+      if (boundary[i] == BoundaryType::outflow)
+        for (unsigned int f = first_boundary[i]; f < first_face[i + 1]; ++f) {
+          if (R[f] < 0)
+            out_rate[L[f]] += std::max(u[f], 0.0) * scale[L[f] * dim + i];
+          else
+            out_rate[R[f]] += std::max(-u[f], 0.0) * scale[R[f] * dim + i];
+        }
+    }
 
   if (diagnostics) {
     // F' and ∇F' at the owned cell centres: the output fields and ∫|∇F'|² dμ_h (M6).

@@ -114,19 +114,6 @@ public:
   double min_cell_size() const { return h_min; }
 
 private:
-  struct Face {
-    int left, right;        ///< local-form cell indices (−1: outside the box)
-    unsigned int direction; ///< the face normal is +e_direction
-    double area;            ///< |f|
-    double distance;        ///< distance between the two cell centres along the normal
-    bool outflow;           ///< a boundary face of an outflow direction
-    double left_scale;      ///< |f|/|K_L| if L is owned here, else 0 (its owner updates it)
-    double right_scale;     ///< |f|/|K_R| if R is owned here, else 0
-    double left_half;       ///< h_L/2 along the normal (face value from the slope)
-    double right_half;      ///< h_R/2 along the normal
-    int velocity_index; ///< entry of −u_f in the face gradients (exact velocity), −1 if none
-  };
-
   const Problem &problem;
   const Objective objective;
   PdeParameters prm;
@@ -142,19 +129,26 @@ private:
   dealii::IndexSet owned, ghost;
   unsigned int n_owned = 0, n_local = 0;
 
-  // Flat tables in the local form order (owned cells, then ghosts)
-  std::vector<Face> faces;
-  PointSet centres;                    ///< all local cells
-  std::vector<double> volume;          ///< |K|
-  std::vector<double> extent;          ///< h_K in each direction, dim per cell
-  std::vector<int> neighbors;          ///< owned cells: 2 dim neighbours (lower, upper) per cell
+  // Flat tables in the local form order (owned cells, then ghosts). The mesh is Cartesian:
+  // cells are axis-aligned boxes, so |f|/|K| = 1/h_K along the face normal.
+  PointSet centres;                  ///< all local cells
+  std::vector<double> volume;        ///< |K|
+  std::vector<double> extent;        ///< h_K in each direction, dim per cell
+  std::vector<double> half_extent;   ///< h_K/2, dim per cell (face values from slopes)
+  std::vector<double> update_factor; ///< 1/h_K for owned cells, 0 for ghosts (their owner updates)
+  std::vector<int> neighbors;        ///< owned cells: 2 dim neighbours (lower, upper) per cell
   std::vector<double> inverse_spacing; ///< owned cells: 1/distance to those neighbours (0: none)
-  std::vector<std::size_t> interior_faces, boundary_faces; ///< face indices by kind
-  std::vector<double> increment, zero_slopes;              ///< work arrays over the local cells
-  std::vector<int> face_query_of; ///< face → row in face_points (exact velocity), −1 if none
-  PointSet face_points;           ///< query points of the exact face velocity
-  GridPointSet owned_grid, local_grid, face_grid; ///< the same point sets as grids for the kernel
-  std::vector<double> u, face_values, face_gradients, xi; ///< per-stage work arrays
+
+  // Faces grouped by normal direction e_i: [first_face[i], first_boundary[i]) interior faces
+  // (lower cell L, upper cell R), [first_boundary[i], first_face[i+1]) faces on the box
+  // boundary (the outside is −1). Structure of arrays: the flux loops stream 8 bytes per face.
+  std::vector<int> face_left, face_right;
+  std::vector<unsigned int> first_face, first_boundary;
+  PointSet face_points;     ///< the face centres in face order (periodic ones on the lower side)
+  PointSet boundary_points; ///< the boundary faces' centres (discrete-gradient mode)
+  GridPointSet owned_grid, local_grid, face_grid, boundary_grid; ///< the kernel's view of them
+  std::vector<double> u, face_values, face_gradients, xi;        ///< per-stage work arrays
+  std::vector<double> increment, zero_slopes; ///< work arrays over the local cells
   double h_min = 0.0;
 
   // State
