@@ -162,8 +162,10 @@ void FourierFilterFeature::add_prediction(const GridPointSet &points, const doub
                                           const Dataset &data, double *f) const {
   const std::vector<double> &xs = points.axes[0];
   std::vector<double> S(xs.size(), 0.0);
+  const std::uint32_t *index = points.index.data();
+  const double *rs = points.axes[1].data();
   for (std::size_t q = 0; q < points.size(); ++q)
-    S[points.index[2 * q]] += weights[q] * points.coordinate(q, 1);
+    S[index[2 * q]] += weights[q] * rs[index[2 * q + 1]];
   const std::size_t L = c.size() - 1;
   std::vector<Complex> A(L + 1, 0.0);
   for (std::size_t i = 0; i < xs.size(); ++i) {

@@ -92,12 +92,13 @@ void L1Coordinate::add_to(const GridPointSet &queries, double *values, double *g
     dV[j] = derivative_of(axis[j]);
   }
   const unsigned int d = queries.dim();
-  for (std::size_t q = 0; q < queries.size(); ++q) {
-    const std::uint32_t j = queries.index[q * d + c];
-    values[q] += V[j];
-    if (gradients != nullptr)
-      gradients[q * d + c] += dV[j];
-  }
+  const std::uint32_t *index = queries.index.data() + c;
+  const std::size_t n = queries.size();
+  for (std::size_t q = 0; q < n; ++q)
+    values[q] += V[index[q * d]];
+  if (gradients != nullptr)
+    for (std::size_t q = 0; q < n; ++q)
+      gradients[q * d + c] += dV[index[q * d]];
 }
 
 void L1Coordinate::gradient(const double *theta, const unsigned int dim, double *gradient) const {

@@ -660,6 +660,10 @@ std::string FiniteVolumeSolver<dim>::write_vtu(const std::string &directory,
   data_out.add_data_vector(first_variation, "first_variation", DataOut<dim>::type_cell_data);
   data_out.add_data_vector(rank, "mpi_rank", DataOut<dim>::type_cell_data);
   data_out.build_patches();
+  // deal.II compresses with zlib's best (slowest) level by default: seconds per frame at 64k cells
+  DataOutBase::VtkFlags flags;
+  flags.compression_level = DataOutBase::VtkFlags::best_speed;
+  data_out.set_flags(flags);
   const std::string folder = directory + "/solution/";
   if (Utilities::MPI::this_mpi_process(comm) == 0)
     std::filesystem::create_directories(folder);
