@@ -84,9 +84,17 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
       TimerOutput::Scope scope(timer, "time step (kernel + operator)");
       d = solver.prepare_step();
     }
-    if (!std::isfinite(d.F))
+    if (!std::isfinite(d.F)) {
+      if (solver.step_number() == 0)
+        throw RunError(
+            "F(mu0) is not finite: the initial state overflows. Check the problem's "
+            "scales (Loss scale, weights, Parameter bound) and Initial condition/Density.");
+      write_statistics();
       throw RunError("F is not finite at step " + std::to_string(solver.step_number()) +
-                     ", t = " + std::to_string(d.time) + ". Lower Time stepping/CFL number.");
+                     ", t = " + std::to_string(d.time) +
+                     ": the flow blew up. Lower Time stepping/CFL number; the statistics up to "
+                     "here are written.");
+    }
     const double t = solver.time();
     const bool output_due = t >= next_output - tolerance ||
                             (run.output_steps > 0 && solver.step_number() % run.output_steps == 0);
