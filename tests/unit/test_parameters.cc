@@ -11,12 +11,18 @@
 
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 using namespace MeanField;
 
 namespace {
+// A parameter file of its own for every call: ctest runs these tests as parallel processes.
 std::string write_temporary(const std::string &name, const std::string &text) {
-  const std::string path = (std::filesystem::temp_directory_path() / name).string();
+  static int counter = 0;
+  const std::string path =
+      (std::filesystem::temp_directory_path() /
+       (std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name))
+          .string();
   std::ofstream(path) << text;
   return path;
 }
@@ -25,7 +31,17 @@ std::string error_of(const std::string &text, const std::vector<std::string> &ov
   dealii::ParameterHandler prm;
   declare_all_parameters(prm);
   try {
-    read_parameters(prm, write_temporary("meanfield_test.prm", text), overrides);
+    const std::string file = write_temporary("meanfield_test.prm", text);
+    const auto remove_file = [&] {
+      std::filesystem::remove(file);
+    };
+    try {
+      read_parameters(prm, file, overrides);
+    } catch (...) {
+      remove_file();
+      throw;
+    }
+    remove_file();
     RunParameters run;
     run.parse_parameters(prm);
     const auto problem = create_problem(prm, MPI_COMM_SELF);
