@@ -75,12 +75,9 @@ Objective::State Objective::evaluate(const GridPointSet &points,
   std::vector<double> buffer(n + 2, 0.0);
   if (phi != nullptr)
     phi->add_prediction(points, weights.data(), *dataset, buffer.data());
-  std::vector<double> V_values(points.size(), 0.0);
-  V->add_to(points, V_values.data(), nullptr);
-  for (std::size_t q = 0; q < points.size(); ++q) {
-    buffer[n] += weights[q] * V_values[q];
+  buffer[n] = V->integrate(points, weights.data());
+  for (std::size_t q = 0; q < points.size(); ++q)
     buffer[n + 1] += weights[q];
-  }
   return finish_evaluation(std::move(buffer));
 }
 

@@ -33,6 +33,15 @@ void Regularizer::add_to(const GridPointSet &queries, double *values, double *gr
   }
 }
 
+double Regularizer::integrate(const GridPointSet &points, const double *weights) const {
+  std::vector<double> values(points.size(), 0.0);
+  add_to(points, values.data(), nullptr);
+  double sum = 0.0;
+  for (std::size_t q = 0; q < points.size(); ++q)
+    sum += weights[q] * values[q];
+  return sum;
+}
+
 double Regularizer::integrate(const WeightedCloud &cloud) const {
   double sum = 0.0;
   for (std::size_t j = 0; j < cloud.size(); ++j)
@@ -81,6 +90,19 @@ void L1Coordinate::add_to(const PointSet &queries, double *values, double *gradi
     if (gradients != nullptr)
       gradients[q * d + c] += derivative_of(r);
   }
+}
+
+double L1Coordinate::integrate(const GridPointSet &points, const double *weights) const {
+  const std::vector<double> &axis = points.axes[c];
+  std::vector<double> V(axis.size());
+  for (std::size_t j = 0; j < axis.size(); ++j)
+    V[j] = value_of(axis[j]);
+  const unsigned int d = points.dim();
+  const std::uint32_t *index = points.index.data() + c;
+  double sum = 0.0;
+  for (std::size_t q = 0; q < points.size(); ++q)
+    sum += weights[q] * V[index[q * d]];
+  return sum;
 }
 
 void L1Coordinate::add_to(const GridPointSet &queries, double *values, double *gradients) const {

@@ -277,6 +277,7 @@ void FiniteVolumeSolver<dim>::build_tables() {
               2.0 / (extent[c * dim + i] + extent[other * dim + i]);
       }
   increment.assign(n_local, 0.0);
+  outgoing_rate.assign(n_local, 0.0);
   zero_slopes.assign(n_local, 0.0);
 
   kernel_cloud = WeightedCloud(dim);
@@ -454,7 +455,9 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
 
   // Diagnostics: the largest speed and the outgoing rate Σ_f max(u_out, 0)|f|/|K| of each cell.
   double max_speed = 0.0;
-  std::vector<double> out_rate(diagnostics ? n_local : 0, 0.0);
+  std::vector<double> &out_rate = outgoing_rate; // a member: no allocation per stage
+  if (diagnostics)
+    std::fill(out_rate.begin(), out_rate.end(), 0.0);
   if (diagnostics)
     for (unsigned int i = 0; i < dim; ++i) {
       for (unsigned int f = first_face[i]; f < first_boundary[i]; ++f) {

@@ -34,6 +34,8 @@ public:
 
   /// Σ_j w_j V(θ_j) over the local cloud.
   double integrate(const WeightedCloud &cloud) const;
+  /// Σ_q w_q V(θ_q) over grid points (default through add_to; overridden without temporaries).
+  virtual double integrate(const GridPointSet &points, const double *weights) const;
 };
 
 /// V ≡ 0.
@@ -45,6 +47,8 @@ public:
   void prox(double *, unsigned int, double) const override {}
   void add_to(const PointSet &, double *, double *) const override {}
   void add_to(const GridPointSet &, double *, double *) const override {}
+  double integrate(const GridPointSet &, const double *) const override { return 0.0; }
+  using Regularizer::integrate;
 };
 
 /**
@@ -62,6 +66,8 @@ public:
   void prox(double *theta, unsigned int dim, double eta) const override;
   void add_to(const PointSet &queries, double *values, double *gradients) const override;
   void add_to(const GridPointSet &queries, double *values, double *gradients) const override;
+  double integrate(const GridPointSet &points, const double *weights) const override;
+  using Regularizer::integrate;
 
 private:
   /// V and dV/dθ_c as functions of r = θ_c.
