@@ -376,8 +376,12 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
       for (unsigned int f = first_face[i]; f < first_face[i + 1]; ++f)
         u[f] = -face_gradients[f * dim + i];
   } else {
+    // F' at all local cells; in the first stage with its gradient too, which the diagnostics
+    // reuse for the owned cells (one kernel pass instead of two).
     xi.resize(n_local);
-    objective.first_variation(state, local_grid, xi.data(), nullptr);
+    xi_gradients.resize(diagnostics ? n_local * dim : 0);
+    objective.first_variation(state, local_grid, xi.data(),
+                              diagnostics ? xi_gradients.data() : nullptr);
     objective.first_variation(state, boundary_grid, face_values.data(), face_gradients.data());
     unsigned int row = 0;
     for (unsigned int i = 0; i < dim; ++i) {
@@ -478,7 +482,13 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
     // F' and ∇F' at the owned cell centres: the output fields and ∫|∇F'|² dμ_h (M6).
     cell_first_variation.resize(n_owned);
     cell_velocity.resize(n_owned * dim);
-    objective.first_variation(state, owned_grid, cell_first_variation.data(), cell_velocity.data());
+    if (prm.face_velocity == "exact")
+      objective.first_variation(state, owned_grid, cell_first_variation.data(),
+                                cell_velocity.data());
+    else { // the owned cells come first in the local order
+      std::copy(xi.begin(), xi.begin() + n_owned, cell_first_variation.begin());
+      std::copy(xi_gradients.begin(), xi_gradients.begin() + n_owned * dim, cell_velocity.begin());
+    }
     double dissipation = 0.0, max_rate = 0.0, min_rho = std::numeric_limits<double>::max(),
            max_rho = std::numeric_limits<double>::lowest();
     for (unsigned int c = 0; c < n_owned; ++c) {

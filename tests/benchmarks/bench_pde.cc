@@ -97,6 +97,11 @@ BENCHMARK_CAPTURE(kernel_2d, deconvolution_256, deconvolution(256))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(step_3d, relu_32, relu(32))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(step_3d, relu_32_discrete_gradient,
+                  relu(32) +
+                      "subsection Discretization\n set Face velocity = discrete gradient\nend\n")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(kernel_3d, relu_32, relu(32))->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char **argv) {

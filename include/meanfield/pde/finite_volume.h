@@ -147,7 +147,7 @@ private:
   PointSet face_points;     ///< the face centres in face order (periodic ones on the lower side)
   PointSet boundary_points; ///< the boundary faces' centres (discrete-gradient mode)
   GridPointSet owned_grid, local_grid, face_grid, boundary_grid; ///< the kernel's view of them
-  std::vector<double> u, face_values, face_gradients, xi;        ///< per-stage work arrays
+  std::vector<double> u, face_values, face_gradients, xi, xi_gradients; ///< per-stage work arrays
   std::vector<double> increment, zero_slopes; ///< work arrays over the local cells
   std::vector<double> outgoing_rate; ///< Σ_f max(u_out, 0)|f|/|K| per local cell (diagnostics)
   double h_min = 0.0;
