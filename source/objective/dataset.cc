@@ -35,14 +35,4 @@ void Dataset::check() const {
   require(n == 0 || std::abs(total - 1.0) < 1e-12,
           "Dataset: the weights rho_k must sum to 1 (they sum to " + std::to_string(total) + ").");
 }
-
-Dataset Dataset::subset(const std::vector<std::size_t> &indices) const {
-  Dataset batch;
-  batch.input_dim = input_dim;
-  batch.inputs.reserve(indices.size() * input_dim);
-  for (const std::size_t k : indices)
-    batch.push_back(input(k), 0.0, targets[k]);
-  batch.set_uniform_weights();
-  return batch;
-}
 } // namespace MeanField

@@ -8,6 +8,16 @@
 #include <string>
 
 namespace MeanField {
+namespace {
+// The dimension check of every evaluation: cheap, and the message is built only on failure.
+inline void check_dimension(const unsigned int got, const unsigned int expected,
+                            const char *where) {
+  if (got != expected)
+    throw InputError(std::string(where) + ": points of dimension " + std::to_string(got) +
+                     " for an objective on R^" + std::to_string(expected) + ".");
+}
+} // namespace
+
 Objective::Objective(std::shared_ptr<const Feature> feature, std::shared_ptr<const Loss> loss,
                      std::shared_ptr<const Regularizer> regularizer,
                      std::shared_ptr<const Dataset> data, MPI_Comm communicator)
@@ -33,28 +43,14 @@ Objective::Objective(const unsigned int n_parameters,
     , dataset(std::make_shared<Dataset>())
     , comm(communicator) {}
 
-Objective Objective::with_data(std::shared_ptr<const Dataset> data) const {
-  Objective copy(*this);
-  require(data->input_dim == dataset->input_dim, "Objective::with_data: input dimension differs.");
-  data->check();
-  copy.dataset = std::move(data);
-  return copy;
-}
-
 Objective Objective::with_communicator(MPI_Comm communicator) const {
   Objective copy(*this);
   copy.comm = communicator;
   return copy;
 }
 
-std::vector<double> Objective::predict(const WeightedCloud &local_cloud) const {
-  return evaluate(local_cloud).prediction;
-}
-
 Objective::State Objective::evaluate(const WeightedCloud &local_cloud) const {
-  require(local_cloud.dim() == dim, "Objective::evaluate: the cloud has dimension " +
-                                        std::to_string(local_cloud.dim()) + ", the objective " +
-                                        std::to_string(dim) + ".");
+  check_dimension(local_cloud.dim(), dim, "Objective::evaluate");
   const std::size_t n = dataset->size();
 
   // Local contributions: f (M1) on the data, then ∫V dμ and the mass, packed into
@@ -69,8 +65,9 @@ Objective::State Objective::evaluate(const WeightedCloud &local_cloud) const {
 
 Objective::State Objective::evaluate(const GridPointSet &points,
                                      const std::vector<double> &weights) const {
-  require(points.dim() == dim && weights.size() == points.size(),
-          "Objective::evaluate: grid points of the wrong dimension or weight count.");
+  check_dimension(points.dim(), dim, "Objective::evaluate");
+  if (weights.size() != points.size())
+    throw InputError("Objective::evaluate: one weight per grid point is needed.");
   const std::size_t n = dataset->size();
   std::vector<double> buffer(n + 2, 0.0);
   if (phi != nullptr)
@@ -119,14 +116,13 @@ void Objective::first_variation_impl(const State &state, const Points &queries, 
 
 void Objective::first_variation(const State &state, const PointSet &queries, double *values,
                                 double *gradients) const {
-  require(queries.dim == dim, "Objective::first_variation: query points have the wrong dimension.");
+  check_dimension(queries.dim, dim, "Objective::first_variation");
   first_variation_impl(state, queries, queries.size(), values, gradients);
 }
 
 void Objective::first_variation(const State &state, const GridPointSet &queries, double *values,
                                 double *gradients) const {
-  require(queries.dim() == dim,
-          "Objective::first_variation: query points have the wrong dimension.");
+  check_dimension(queries.dim(), dim, "Objective::first_variation");
   first_variation_impl(state, queries, queries.size(), values, gradients);
 }
 

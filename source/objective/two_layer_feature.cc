@@ -247,6 +247,9 @@ void TwoLayerFeature::contract_blas(const PointSet &queries, const Dataset &data
 
 // ----------------------------------------------------------------------------- dispatch
 
+// The direct loops are instantiated for p = 1..4 below: keep in step with the constant.
+static_assert(TwoLayerFeature::max_direct_input_dimension == 4);
+
 void TwoLayerFeature::add_prediction(const WeightedCloud &cloud, const Dataset &data,
                                      double *f) const {
   const bool relu = sigma == Activation::relu;

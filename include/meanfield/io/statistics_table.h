@@ -21,10 +21,6 @@ public:
   /// Append a row: one value per declared column, in order.
   void add_row(const std::vector<Value> &values);
 
-  std::size_t n_rows() const { return rows.size(); }
-  std::size_t n_columns() const { return names.size(); }
-  const std::vector<Value> &row(std::size_t i) const { return rows[i]; }
-
   void write(std::ostream &out) const;
   /// Write to a file atomically (a temporary file renamed into place).
   void write(const std::string &file_name) const;

@@ -27,8 +27,5 @@ struct Dataset {
 
   /// Throws InputError unless sizes agree, ρ ≥ 0, Σ ρ = 1 (to 1e-12) and all values are finite.
   void check() const;
-
-  /// The data points @p indices, with uniform weights 1/|indices| (a mini-batch).
-  Dataset subset(const std::vector<std::size_t> &indices) const;
 };
 } // namespace MeanField

@@ -53,8 +53,7 @@ public:
   Objective(unsigned int n_parameters, std::shared_ptr<const Regularizer> regularizer,
             MPI_Comm communicator = MPI_COMM_SELF);
 
-  /// The same objective on other data (a mini-batch) or another communicator.
-  Objective with_data(std::shared_ptr<const Dataset> data) const;
+  /// The same objective on another communicator.
   Objective with_communicator(MPI_Comm communicator) const;
 
 private:
@@ -77,9 +76,6 @@ public:
    * cell centres and cell masses of a Cartesian mesh). Collective.
    */
   State evaluate(const GridPointSet &points, const std::vector<double> &weights) const;
-
-  /// f_μ on the data only (M1). Collective.
-  std::vector<double> predict(const WeightedCloud &local_cloud) const;
 
   /**
    * (M3) and its gradient at the query points: values[q] = F'(μ)(θ_q) and, if

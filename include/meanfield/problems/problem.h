@@ -54,7 +54,6 @@ public:
   unsigned int dimension() const { return objective_->n_parameters(); }
 
   const Objective &objective() const { return *objective_; }
-  std::shared_ptr<const Objective> objective_pointer() const { return objective_; }
 
   /// Names of the coordinates of θ, used as variables of the μ0 expression.
   virtual std::vector<std::string> coordinate_names() const = 0;
