@@ -162,10 +162,20 @@ void FourierFilterFeature::add_prediction(const GridPointSet &points, const doub
                                           const Dataset &data, double *f) const {
   const std::vector<double> &xs = points.axes[0];
   std::vector<double> S(xs.size(), 0.0);
-  const std::uint32_t *index = points.index.data();
   const double *rs = points.axes[1].data();
-  for (std::size_t q = 0; q < points.size(); ++q)
-    S[index[2 * q]] += weights[q] * rs[index[2 * q + 1]];
+  if (points.full_tensor) { // point (i, j) = i + j n_x: unit-stride rows
+    const std::size_t nx = xs.size(), nr = points.axes[1].size();
+    for (std::size_t j = 0; j < nr; ++j) {
+      const double r = rs[j];
+      const double *w = weights + j * nx;
+      for (std::size_t i = 0; i < nx; ++i)
+        S[i] += w[i] * r;
+    }
+  } else {
+    const std::uint32_t *index = points.index.data();
+    for (std::size_t q = 0; q < points.size(); ++q)
+      S[index[2 * q]] += weights[q] * rs[index[2 * q + 1]];
+  }
   const std::size_t L = c.size() - 1;
   std::vector<Complex> A(L + 1, 0.0);
   for (std::size_t i = 0; i < xs.size(); ++i) {
@@ -185,8 +195,25 @@ void FourierFilterFeature::contract(const GridPointSet &queries, const Dataset &
   std::vector<double> G(xs.size()), dG(xs.size());
   for (std::size_t i = 0; i < xs.size(); ++i)
     filter_sum(c, B, xs[i], G[i], dG[i]);
-  const std::uint32_t *index = queries.index.data();
   const double *rs = queries.axes[1].data();
+  if (queries.full_tensor) { // point (i, j) = i + j n_x: unit-stride rows
+    const std::size_t nx = xs.size(), nr = queries.axes[1].size();
+    for (std::size_t j = 0; j < nr; ++j) {
+      const double r = rs[j];
+      double *v = values + j * nx;
+      for (std::size_t i = 0; i < nx; ++i)
+        v[i] = r * G[i];
+      if (gradients != nullptr) {
+        double *g = gradients + 2 * j * nx;
+        for (std::size_t i = 0; i < nx; ++i) {
+          g[2 * i] = r * dG[i];
+          g[2 * i + 1] = G[i];
+        }
+      }
+    }
+    return;
+  }
+  const std::uint32_t *index = queries.index.data();
   const std::size_t n = queries.size();
   if (gradients == nullptr)
     for (std::size_t q = 0; q < n; ++q)

@@ -21,16 +21,16 @@ void Regularizer::add_to(const PointSet &queries, double *values, double *gradie
 void Regularizer::add_to(const GridPointSet &queries, double *values, double *gradients) const {
   const unsigned int d = queries.dim();
   std::vector<double> theta(d), g(d);
-  for (std::size_t q = 0; q < queries.size(); ++q) {
+  queries.for_each_point([&](const std::size_t q, const std::uint32_t *k) {
     for (unsigned int i = 0; i < d; ++i)
-      theta[i] = queries.coordinate(q, i);
+      theta[i] = queries.axes[i][k[i]];
     values[q] += value(theta.data(), d);
     if (gradients != nullptr) {
       gradient(theta.data(), d, g.data());
       for (unsigned int i = 0; i < d; ++i)
         gradients[q * d + i] += g[i];
     }
-  }
+  });
 }
 
 double Regularizer::integrate(const GridPointSet &points, const double *weights) const {
@@ -97,10 +97,22 @@ double L1Coordinate::integrate(const GridPointSet &points, const double *weights
   std::vector<double> V(axis.size());
   for (std::size_t j = 0; j < axis.size(); ++j)
     V[j] = value_of(axis[j]);
+  const std::size_t n = points.size();
+  double sum = 0.0;
+  if (points.full_tensor) {
+    // coordinate c is constant on runs of stride(c) consecutive points
+    const std::size_t run = points.stride(c);
+    for (std::size_t start = 0, b = 0; start < n; start += run, ++b) {
+      double partial = 0.0;
+      for (std::size_t q = start; q < start + run; ++q)
+        partial += weights[q];
+      sum += V[b % axis.size()] * partial;
+    }
+    return sum;
+  }
   const unsigned int d = points.dim();
   const std::uint32_t *index = points.index.data() + c;
-  double sum = 0.0;
-  for (std::size_t q = 0; q < points.size(); ++q)
+  for (std::size_t q = 0; q < n; ++q)
     sum += weights[q] * V[index[q * d]];
   return sum;
 }
@@ -114,8 +126,20 @@ void L1Coordinate::add_to(const GridPointSet &queries, double *values, double *g
     dV[j] = derivative_of(axis[j]);
   }
   const unsigned int d = queries.dim();
-  const std::uint32_t *index = queries.index.data() + c;
   const std::size_t n = queries.size();
+  if (queries.full_tensor) {
+    const std::size_t run = queries.stride(c);
+    for (std::size_t start = 0, b = 0; start < n; start += run, ++b) {
+      const double v = V[b % axis.size()], dv = dV[b % axis.size()];
+      for (std::size_t q = start; q < start + run; ++q)
+        values[q] += v;
+      if (gradients != nullptr)
+        for (std::size_t q = start; q < start + run; ++q)
+          gradients[q * d + c] += dv;
+    }
+    return;
+  }
+  const std::uint32_t *index = queries.index.data() + c;
   for (std::size_t q = 0; q < n; ++q)
     values[q] += V[index[q * d]];
   if (gradients != nullptr)
@@ -192,15 +216,15 @@ namespace MeanField {
 void QuadraticPotential::add_to(const GridPointSet &queries, double *values,
                                 double *gradients) const {
   const unsigned int d = queries.dim();
-  for (std::size_t q = 0; q < queries.size(); ++q) {
+  queries.for_each_point([&](const std::size_t q, const std::uint32_t *k) {
     double v = 0.0;
     for (unsigned int i = 0; i < d; ++i) {
-      const double delta = queries.coordinate(q, i) - c[i];
+      const double delta = queries.axes[i][k[i]] - c[i];
       v += K[i] * delta * delta;
       if (gradients != nullptr)
         gradients[q * d + i] += K[i] * delta;
     }
     values[q] += 0.5 * v;
-  }
+  });
 }
 } // namespace MeanField

@@ -248,6 +248,52 @@ TEST_P(FeatureTest, GridPassesMatchPointPasses) {
   EXPECT_LT(relative_difference(g_grid, g_points), 1e-12);
 }
 
+// The same on a full tensor product (unit-stride fast paths), the weights zero on some points.
+TEST_P(FeatureTest, TensorGridPassesMatchPointPasses) {
+  const auto feature = GetParam().make();
+  const Dataset data = GetParam().data();
+  const unsigned int d = feature->n_parameters();
+  const std::size_t n = data.size();
+  RandomStream random(23);
+  std::vector<std::vector<double>> axes(d);
+  for (unsigned int i = 0; i < d; ++i)
+    for (unsigned int v = 0; v < (d > 4 ? 2 : 3) + i % 2; ++v) // unequal axis lengths
+      axes[i].push_back(random.normal());
+  const GridPointSet grid = GridPointSet::tensor_product(axes);
+  const std::size_t m = grid.size();
+  std::vector<double> weights(m);
+  for (double &w : weights)
+    w = random.uniform(0.0, 1.0) < 0.3 ? 0.0 : random.uniform(0.1, 1.0);
+  WeightedCloud cloud;
+  cloud.points = grid.expand();
+  cloud.weights = weights;
+  ASSERT_EQ(cloud.points.size(), m);
+
+  std::vector<double> f_grid(n, 0.0), f_points(n, 0.0);
+  feature->add_prediction(grid, weights.data(), data, f_grid.data());
+  feature->add_prediction(cloud, data, f_points.data());
+  EXPECT_LT(relative_difference(f_grid, f_points), 1e-12);
+
+  std::vector<double> h(n);
+  for (double &hk : h)
+    hk = random.normal() / n;
+  std::vector<double> v_grid(m), g_grid(m * d), v_points(m), g_points(m * d);
+  feature->contract(grid, data, h.data(), v_grid.data(), g_grid.data());
+  feature->contract(cloud.points, data, h.data(), v_points.data(), g_points.data());
+  EXPECT_LT(relative_difference(v_grid, v_points), 1e-12);
+  EXPECT_LT(relative_difference(g_grid, g_points), 1e-12);
+}
+
+TEST(GridPointSet, TensorProductOrderAxisZeroFastest) {
+  const GridPointSet grid = GridPointSet::tensor_product({{1, 2, 3}, {10, 20}});
+  ASSERT_EQ(grid.size(), 6u);
+  EXPECT_EQ(grid.stride(1), 3u);
+  EXPECT_EQ(grid.expand().coordinates,
+            (std::vector<double>{1, 10, 2, 10, 3, 10, 1, 20, 2, 20, 3, 20}));
+  EXPECT_EQ(grid.coordinate(4, 0), 2.0);
+  EXPECT_EQ(grid.coordinate(4, 1), 20.0);
+}
+
 TEST(GridPointSet, FromPointsRoundTrip) {
   PointSet points(2);
   for (const double x : {0.25, 0.75, 0.5})

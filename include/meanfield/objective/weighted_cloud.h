@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <utility>
 #include <vector>
 
 namespace MeanField {
@@ -70,29 +71,73 @@ struct WeightedCloud {
   }
 };
 /**
- * Points of a tensor-product grid: point q has coordinates
- * (axes[0][index[q d]], ..., axes[d−1][index[q d + d − 1]]). Cell centres and face centres of a
- * Cartesian mesh are such sets, with far fewer distinct coordinates than points; features
- * whose structure separates in the coordinates (φ = r ψ(s − x)) evaluate them at the cost
- * of the distinct coordinates (see Feature::contract). Any point set can be written this way.
+ * Points of a tensor-product grid, in one of two forms:
+ * - indexed: point q has coordinates (axes[0][index[q d]], ..., axes[d−1][index[q d + d − 1]]);
+ *   any point set can be written this way (from_points());
+ * - full tensor product (tensor_product()): every combination of the axis values, axis 0
+ *   fastest, point q = Σ_i k_i stride(i); no index is stored.
+ * Cell centres and face centres of a Cartesian mesh are such sets, with far fewer distinct
+ * coordinates than points; features whose structure separates in the coordinates
+ * (φ = r ψ(s − x)) evaluate them at the cost of the distinct coordinates (see
+ * Feature::contract), and on a full tensor product with unit-stride loops.
  */
 struct GridPointSet {
   std::vector<std::vector<double>> axes;
-  std::vector<std::uint32_t> index;
+  std::vector<std::uint32_t> index; ///< d per point (indexed form), empty for a full tensor
+  bool full_tensor = false;
 
   unsigned int dim() const { return axes.size(); }
-  std::size_t size() const { return axes.empty() ? 0 : index.size() / axes.size(); }
+  std::size_t size() const {
+    if (!full_tensor)
+      return axes.empty() ? 0 : index.size() / axes.size();
+    std::size_t n = axes.empty() ? 0 : 1;
+    for (const auto &axis : axes)
+      n *= axis.size();
+    return n;
+  }
+  /// Distance between consecutive values of axis i in a full tensor product.
+  std::size_t stride(const unsigned int i) const {
+    std::size_t s = 1;
+    for (unsigned int j = 0; j < i; ++j)
+      s *= axes[j].size();
+    return s;
+  }
+  /// Index into axes[i] of point q (slow for a full tensor: for generic code paths).
+  std::uint32_t axis_index(const std::size_t q, const unsigned int i) const {
+    if (full_tensor)
+      return static_cast<std::uint32_t>((q / stride(i)) % axes[i].size());
+    return index[q * axes.size() + i];
+  }
   double coordinate(const std::size_t q, const unsigned int i) const {
-    return axes[i][index[q * axes.size() + i]];
+    return axes[i][axis_index(q, i)];
+  }
+
+  /// Calls f(q, k) for every point in order, k its d axis indices.
+  template <typename Function>
+  void for_each_point(const Function &f) const {
+    const unsigned int d = dim();
+    const std::size_t n = size();
+    if (!full_tensor) {
+      for (std::size_t q = 0; q < n; ++q)
+        f(q, index.data() + q * d);
+      return;
+    }
+    std::vector<std::uint32_t> k(d, 0);
+    for (std::size_t q = 0; q < n; ++q) {
+      f(q, k.data());
+      for (unsigned int i = 0; i < d && ++k[i] == axes[i].size(); ++i)
+        k[i] = 0; // odometer: axis 0 fastest
+    }
   }
 
   /// The same points as a plain PointSet.
   PointSet expand() const {
     const unsigned int d = dim();
     PointSet points(d, size());
-    for (std::size_t q = 0; q < size(); ++q)
+    for_each_point([&](const std::size_t q, const std::uint32_t *k) {
       for (unsigned int i = 0; i < d; ++i)
-        points[q][i] = coordinate(q, i);
+        points[q][i] = axes[i][k[i]];
+    });
     return points;
   }
 
@@ -101,5 +146,13 @@ struct GridPointSet {
    * closer than @p tolerance times the axis' extent are merged), and every point's indices.
    */
   static GridPointSet from_points(const PointSet &points, double tolerance = 1e-12);
+
+  /// All combinations of the values of @p axes, axis 0 fastest.
+  static GridPointSet tensor_product(std::vector<std::vector<double>> axes) {
+    GridPointSet grid;
+    grid.axes = std::move(axes);
+    grid.full_tensor = true;
+    return grid;
+  }
 };
 } // namespace MeanField
