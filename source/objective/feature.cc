@@ -57,4 +57,14 @@ void Feature::contract(const GridPointSet &queries, const Dataset &data, const d
                        double *values, double *gradients) const {
   contract(queries.expand(), data, h, values, gradients);
 }
+
+void Feature::contract_partial(const GridPointSet &queries, const Dataset &data, const double *h,
+                               const unsigned int i, double *out) const {
+  const std::size_t n = queries.size();
+  const unsigned int d = queries.dim();
+  std::vector<double> values(n), gradients(n * d);
+  contract(queries, data, h, values.data(), gradients.data());
+  for (std::size_t q = 0; q < n; ++q)
+    out[q] = gradients[q * d + i];
+}
 } // namespace MeanField

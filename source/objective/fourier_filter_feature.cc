@@ -227,4 +227,32 @@ void FourierFilterFeature::contract(const GridPointSet &queries, const Dataset &
       gradients[2 * q + 1] = G[i];
     }
 }
+
+// One column on a grid: ∂_x F'_R = r G'(x), ∂_r F'_R = G(x).
+void FourierFilterFeature::contract_partial(const GridPointSet &queries, const Dataset &data,
+                                            const double *h, const unsigned int i,
+                                            double *out) const {
+  const std::vector<Complex> B = data_moments(c.size() - 1, data, h);
+  const std::vector<double> &xs = queries.axes[0];
+  std::vector<double> G(xs.size()), dG(xs.size());
+  for (std::size_t a = 0; a < xs.size(); ++a)
+    filter_sum(c, B, xs[a], G[a], dG[a]);
+  const double *rs = queries.axes[1].data();
+  if (queries.full_tensor) { // point (a, j) = a + j n_x: unit-stride rows
+    const std::size_t nx = xs.size(), nr = queries.axes[1].size();
+    for (std::size_t j = 0; j < nr; ++j) {
+      double *o = out + j * nx;
+      if (i == 0)
+        for (std::size_t a = 0; a < nx; ++a)
+          o[a] = rs[j] * dG[a];
+      else
+        std::copy(G.begin(), G.end(), o);
+    }
+    return;
+  }
+  const std::uint32_t *index = queries.index.data();
+  const std::size_t n = queries.size();
+  for (std::size_t q = 0; q < n; ++q)
+    out[q] = i == 0 ? rs[index[2 * q + 1]] * dG[index[2 * q]] : G[index[2 * q]];
+}
 } // namespace MeanField

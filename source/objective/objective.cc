@@ -73,8 +73,13 @@ Objective::State Objective::evaluate(const GridPointSet &points,
   if (phi != nullptr)
     phi->add_prediction(points, weights.data(), *dataset, buffer.data());
   buffer[n] = V->integrate(points, weights.data());
-  for (std::size_t q = 0; q < points.size(); ++q)
-    buffer[n + 1] += weights[q];
+  double mass = 0.0;
+  const std::size_t m = points.size();
+  const double *w = weights.data();
+#pragma omp simd reduction(+ : mass)
+  for (std::size_t q = 0; q < m; ++q)
+    mass += w[q];
+  buffer[n + 1] = mass;
   return finish_evaluation(std::move(buffer));
 }
 
@@ -124,6 +129,19 @@ void Objective::first_variation(const State &state, const GridPointSet &queries,
                                 double *gradients) const {
   check_dimension(queries.dim(), dim, "Objective::first_variation");
   first_variation_impl(state, queries, queries.size(), values, gradients);
+}
+
+void Objective::partial_derivative(const State &state, const GridPointSet &queries,
+                                   const unsigned int i, double *out) const {
+  check_dimension(queries.dim(), dim, "Objective::partial_derivative");
+  if (i >= dim)
+    throw InputError("Objective::partial_derivative: direction " + std::to_string(i) + " on R^" +
+                     std::to_string(dim) + ".");
+  if (phi != nullptr && dataset->size() > 0)
+    phi->contract_partial(queries, *dataset, state.weighted_residual.data(), i, out);
+  else
+    std::fill(out, out + queries.size(), 0.0);
+  V->add_partial(queries, i, out);
 }
 
 void Objective::velocity(const State &state, const PointSet &queries, double *velocities) const {

@@ -33,6 +33,18 @@ void Regularizer::add_to(const GridPointSet &queries, double *values, double *gr
   });
 }
 
+void Regularizer::add_partial(const GridPointSet &queries, const unsigned int i,
+                              double *out) const {
+  const unsigned int d = queries.dim();
+  std::vector<double> theta(d), g(d);
+  queries.for_each_point([&](const std::size_t q, const std::uint32_t *k) {
+    for (unsigned int j = 0; j < d; ++j)
+      theta[j] = queries.axes[j][k[j]];
+    gradient(theta.data(), d, g.data());
+    out[q] += g[i];
+  });
+}
+
 double Regularizer::integrate(const GridPointSet &points, const double *weights) const {
   std::vector<double> values(points.size(), 0.0);
   add_to(points, values.data(), nullptr);
@@ -104,6 +116,7 @@ double L1Coordinate::integrate(const GridPointSet &points, const double *weights
     const std::size_t run = points.stride(c);
     for (std::size_t start = 0, b = 0; start < n; start += run, ++b) {
       double partial = 0.0;
+#pragma omp simd reduction(+ : partial)
       for (std::size_t q = start; q < start + run; ++q)
         partial += weights[q];
       sum += V[b % axis.size()] * partial;
@@ -145,6 +158,29 @@ void L1Coordinate::add_to(const GridPointSet &queries, double *values, double *g
   if (gradients != nullptr)
     for (std::size_t q = 0; q < n; ++q)
       gradients[q * d + c] += dV[index[q * d]];
+}
+
+void L1Coordinate::add_partial(const GridPointSet &queries, const unsigned int i,
+                               double *out) const {
+  if (i != c)
+    return; // V depends on θ_c only
+  const std::vector<double> &axis = queries.axes[c];
+  std::vector<double> dV(axis.size());
+  for (std::size_t j = 0; j < axis.size(); ++j)
+    dV[j] = derivative_of(axis[j]);
+  const std::size_t n = queries.size();
+  if (queries.full_tensor) {
+    const std::size_t run = queries.stride(c);
+    for (std::size_t start = 0, b = 0; start < n; start += run, ++b) {
+      const double dv = dV[b % axis.size()];
+      for (std::size_t q = start; q < start + run; ++q)
+        out[q] += dv;
+    }
+    return;
+  }
+  const unsigned int d = queries.dim();
+  for (std::size_t q = 0; q < n; ++q)
+    out[q] += dV[queries.index[q * d + c]];
 }
 
 void L1Coordinate::gradient(const double *theta, const unsigned int dim, double *gradient) const {
@@ -226,5 +262,27 @@ void QuadraticPotential::add_to(const GridPointSet &queries, double *values,
     }
     values[q] += 0.5 * v;
   });
+}
+
+void QuadraticPotential::add_partial(const GridPointSet &queries, const unsigned int i,
+                                     double *out) const {
+  // ∂_i V = K_i (θ_i − c_i): one value per entry of axis i
+  const std::vector<double> &axis = queries.axes[i];
+  std::vector<double> dV(axis.size());
+  for (std::size_t j = 0; j < axis.size(); ++j)
+    dV[j] = K[i] * (axis[j] - c[i]);
+  const std::size_t n = queries.size();
+  if (queries.full_tensor) {
+    const std::size_t run = queries.stride(i);
+    for (std::size_t start = 0, b = 0; start < n; start += run, ++b) {
+      const double dv = dV[b % axis.size()];
+      for (std::size_t q = start; q < start + run; ++q)
+        out[q] += dv;
+    }
+    return;
+  }
+  const unsigned int d = queries.dim();
+  for (std::size_t q = 0; q < n; ++q)
+    out[q] += dV[queries.index[q * d + i]];
 }
 } // namespace MeanField

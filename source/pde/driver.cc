@@ -28,7 +28,7 @@ StatisticsTable pde_statistics_table() {
   table.add_column("max density", "max over cells of the cell average rho_K");
   table.add_column("dissipation", "int |grad F'|^2 dmu_h = -dF/dt (M6)");
   table.add_column("outflow", "mass that left through outflow boundaries since t = 0");
-  table.add_column("max speed", "max over interior faces of |u_f|");
+  table.add_column("max speed", "max over the faces of the cells of |u_f| (zero on no-flux walls)");
   table.add_column("L1 error", "for exact solutions (E1, E2): int |rho_h - rho_exact|, at the "
                                "output times (nan elsewhere and for other problems)");
   table.add_column("wall time", "seconds since the start of the time loop");

@@ -5,6 +5,7 @@
 #include "pde_test_helpers.h"
 #include "test_helpers.h"
 
+#include <meanfield/base/exceptions.h>
 #include <meanfield/problems/exact_solutions.h>
 
 #include <deal.II/base/mpi.h>
@@ -202,6 +203,33 @@ TEST(FiniteVolumeInvariants, OutflowIsCounted) {
       " end\nend\nsubsection Mesh\n set Boundary conditions = periodic, outflow\nend\n");
   check_invariants(setup, 60, false);
   EXPECT_GT(setup.solver->prepare_step().outflow, 1e-3); // mass leaves through r = ±0.3
+}
+
+// A step far beyond the CFL limit drives a density negative: complete_step() refuses it with a
+// RunError naming the step, the time and the CFL number, and keeps the state of its start.
+TEST(FiniteVolumeInvariants, UnstableStepIsRefusedAndStateKept) {
+  PdeSetup<2> setup(deconvolution_text);
+  for (unsigned int n = 0; n < 5; ++n)
+    setup.solver->step(1.0);
+  const double t = setup.solver->time();
+  const dealii::PETScWrappers::MPI::Vector before = setup.solver->density();
+  const auto d = setup.solver->prepare_step();
+  try {
+    setup.solver->complete_step(50 * d.stable_dt);
+    FAIL() << "a step of 50 times the stable one was accepted";
+  } catch (const RunError &error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("negative density"), std::string::npos) << message;
+    EXPECT_NE(message.find("CFL number"), std::string::npos) << message;
+    EXPECT_NE(message.find("step 6"), std::string::npos) << message;
+  }
+  EXPECT_EQ(setup.solver->time(), t);
+  EXPECT_EQ(setup.solver->step_number(), 5u);
+  dealii::PETScWrappers::MPI::Vector difference = setup.solver->density();
+  difference -= before;
+  EXPECT_EQ(difference.linfty_norm(), 0.0);
+  // and it can go on with a stable step
+  EXPECT_NO_THROW(setup.solver->step(1.0));
 }
 
 // E3 (M6): the change of F over a step matches −∫|∇F'|²dμ up to the discretization error,

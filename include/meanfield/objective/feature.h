@@ -59,5 +59,13 @@ public:
                               const Dataset &data, double *f) const;
   virtual void contract(const GridPointSet &queries, const Dataset &data, const double *h,
                         double *values, double *gradients) const;
+
+  /**
+   * One column of the gradient pass at grid points: out[q] = Σ_k h_k ∂_i φ(θ_q, x_k)
+   * (overwrites): what a finite-volume face normal to e_i needs. The default takes it from
+   * the full contract(); separable features write it directly.
+   */
+  virtual void contract_partial(const GridPointSet &queries, const Dataset &data, const double *h,
+                                unsigned int i, double *out) const;
 };
 } // namespace MeanField

@@ -106,6 +106,8 @@ public:
                       double *f) const override;
   void contract(const GridPointSet &queries, const Dataset &data, const double *h, double *values,
                 double *gradients) const override;
+  void contract_partial(const GridPointSet &queries, const Dataset &data, const double *h,
+                        unsigned int i, double *out) const override;
 
 private:
   std::vector<double> c; // c_0 ... c_L

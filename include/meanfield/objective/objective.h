@@ -88,6 +88,13 @@ public:
   void first_variation(const State &state, const GridPointSet &queries, double *values,
                        double *gradients) const;
 
+  /**
+   * One component of ∇F' at grid points: out[q] = ∂_i F'(μ)(θ_q) (the normal velocity −out of
+   * finite-volume faces normal to e_i, at the cost of one array instead of d + 1). Local.
+   */
+  void partial_derivative(const State &state, const GridPointSet &queries, unsigned int i,
+                          double *out) const;
+
   /// (M4): velocities[q d + i] = −∂_i F'(μ)(θ_q). Local.
   void velocity(const State &state, const PointSet &queries, double *velocities) const;
 

@@ -31,6 +31,8 @@ public:
   virtual void add_to(const PointSet &queries, double *values, double *gradients) const;
   /// The same for points on a grid (default: per point through value() and gradient()).
   virtual void add_to(const GridPointSet &queries, double *values, double *gradients) const;
+  /// One gradient column at grid points: out[q] += ∂_i V(θ_q) (default through gradient()).
+  virtual void add_partial(const GridPointSet &queries, unsigned int i, double *out) const;
 
   /// Σ_j w_j V(θ_j) over the local cloud.
   double integrate(const WeightedCloud &cloud) const;
@@ -47,6 +49,7 @@ public:
   void prox(double *, unsigned int, double) const override {}
   void add_to(const PointSet &, double *, double *) const override {}
   void add_to(const GridPointSet &, double *, double *) const override {}
+  void add_partial(const GridPointSet &, unsigned int, double *) const override {}
   double integrate(const GridPointSet &, const double *) const override { return 0.0; }
   using Regularizer::integrate;
 };
@@ -66,6 +69,7 @@ public:
   void prox(double *theta, unsigned int dim, double eta) const override;
   void add_to(const PointSet &queries, double *values, double *gradients) const override;
   void add_to(const GridPointSet &queries, double *values, double *gradients) const override;
+  void add_partial(const GridPointSet &queries, unsigned int i, double *out) const override;
   double integrate(const GridPointSet &points, const double *weights) const override;
   using Regularizer::integrate;
 
@@ -95,6 +99,7 @@ public:
   void prox(double *theta, unsigned int dim, double eta) const override;
   void add_to(const PointSet &queries, double *values, double *gradients) const override;
   void add_to(const GridPointSet &queries, double *values, double *gradients) const override;
+  void add_partial(const GridPointSet &queries, unsigned int i, double *out) const override;
 
   const std::vector<double> &stiffness() const { return K; }
   const std::vector<double> &center() const { return c; }

@@ -12,6 +12,7 @@
 #include <deal.II/fe/fe_system.h>
 #include <deal.II/lac/petsc_vector.h>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -56,7 +57,7 @@ public:
     double min_density = 0.0, max_density = 0.0;
     double dissipation = 0.0; ///< ∫|∇F'|² dμ_h at the cell centres (M6)
     double outflow = 0.0;     ///< mass that left through outflow boundaries so far
-    double max_speed = 0.0;   ///< max over faces of |u_f|
+    double max_speed = 0.0;   ///< max over the cells' faces of |u_f|
     double stable_dt = 0.0;   ///< the CFL-limited step for this state
   };
 
@@ -129,28 +130,43 @@ private:
   dealii::IndexSet owned, ghost;
   unsigned int n_owned = 0, n_local = 0;
 
-  // Flat tables in the local form order (owned cells, then ghosts). The mesh is Cartesian:
-  // cells are axis-aligned boxes, so |f|/|K| = 1/h_K along the face normal.
-  PointSet centres;                  ///< all local cells
-  std::vector<double> volume;        ///< |K|
-  std::vector<double> extent;        ///< h_K in each direction, dim per cell
-  std::vector<double> half_extent;   ///< h_K/2, dim per cell (face values from slopes)
-  std::vector<double> update_factor; ///< 1/h_K for owned cells, 0 for ghosts (their owner updates)
-  std::vector<int> neighbors;        ///< owned cells: 2 dim neighbours (lower, upper) per cell
-  std::vector<double> inverse_spacing; ///< owned cells: 1/distance to those neighbours (0: none)
+  // The mesh is a uniform Cartesian box: N_i cells of width h_i in direction i. The operator
+  // works on this rank's *patch*: the lattice box around its owned cells, one layer wider on
+  // every side, stored as dense arrays (slot s = Σ_i a_i stride_i, a_0 fastest). Its extra
+  // layer holds the ghost cells, the periodic copies of owned cells and, beyond a non-periodic
+  // boundary, the outside (density 0). Every stencil loop is then a unit-stride loop without
+  // index tables, and the kernel sees cell and face centres as full tensor products.
+  std::array<unsigned int, dim> lattice_cells{}; ///< N_i
+  std::array<double, dim> h{}, inverse_h{};
+  double cell_volume = 0.0, h_min = 0.0;
+  std::array<int, dim> patch_first{};          ///< lattice index of slot 0 in each direction
+  std::array<unsigned int, dim> patch_cells{}; ///< slots per direction
+  std::array<std::size_t, dim> patch_stride{}; ///< slot distance of neighbours along e_i
+  std::size_t patch_size = 0, interior_begin = 0, interior_end = 0; ///< slots with all neighbours
+  std::vector<unsigned int> owned_slot;                             ///< the slot of each owned cell
+  std::vector<std::array<unsigned int, 2>> halo; ///< (slot, local cell): ghosts, periodic copies
+  std::array<std::vector<double>, dim> slope_factor; ///< 1/h_i; 0 next to a wall and outside
 
-  // Faces grouped by normal direction e_i: [first_face[i], first_boundary[i]) interior faces
-  // (lower cell L, upper cell R), [first_boundary[i], first_face[i+1]) faces on the box
-  // boundary (the outside is −1). Structure of arrays: the flux loops stream 8 bytes per face.
-  std::vector<int> face_left, face_right;
-  std::vector<unsigned int> first_face, first_boundary;
-  PointSet face_points;     ///< the face centres in face order (periodic ones on the lower side)
-  PointSet boundary_points; ///< the boundary faces' centres (discrete-gradient mode)
-  GridPointSet owned_grid, local_grid, face_grid, boundary_grid; ///< the kernel's view of them
-  std::vector<double> u, face_values, face_gradients, xi, xi_gradients; ///< per-stage work arrays
-  std::vector<double> increment, zero_slopes; ///< work arrays over the local cells
-  std::vector<double> outgoing_rate; ///< Σ_f max(u_out, 0)|f|/|K| per local cell (diagnostics)
-  double h_min = 0.0;
+  /// A face of an owned cell on a non-periodic side of the box: the upper face of `slot` in
+  /// direction `direction`; `upper`: the box's upper side (the owned cell is `slot`).
+  struct BoundaryFace {
+    unsigned int slot, direction;
+    bool upper, outflow;
+  };
+  std::vector<BoundaryFace> boundary_faces;
+  PointSet boundary_points; ///< their centres (exact velocity in discrete-gradient mode)
+  PointSet centres;         ///< owned cell centres (the kernel cloud's points)
+
+  GridPointSet centre_grid;                ///< the patch's cell centres (periodic: wrapped)
+  std::array<GridPointSet, dim> face_grid; ///< upper face centres of every slot, per direction
+
+  // Work arrays over the patch: density, kernel weights (owned cells only), 1 on owned cells,
+  // F' at the centres (later stages), F' and ∇F' at the centres in the first stage
+  // (diagnostics), ∂_i F' at the upper face of each slot (u_i = −∂_i F'), minmod slopes.
+  std::vector<double> P, W, owned_mask, xi, scratch, increment;
+  std::vector<double> centre_values, centre_gradients;
+  std::vector<double> boundary_values, boundary_gradients;
+  std::array<std::vector<double>, dim> dF, sigma;
 
   // State
   dealii::PETScWrappers::MPI::Vector rho;             ///< owned cell averages
@@ -165,9 +181,12 @@ private:
   mutable WeightedCloud kernel_cloud;
   bool prepared = false;
   Diagnostics last;
-  std::vector<double> cell_first_variation, cell_velocity; ///< owned cells, from prepare_step()
+  Objective::State last_state; ///< of the last prepare_step(): the output's F' and −∇F'
 
   void build_tables();
+  /// f(begin, end) over the interior slots, block by block.
+  template <typename Function>
+  void for_each_slot_block(const Function &f) const;
   /// The FV right-hand side L(ρ) into @p result; returns the local outflow rate. With
   /// @p diagnostics, also fills `last` (F, dissipation, stable dt, cell fields).
   double apply_operator(const dealii::PETScWrappers::MPI::Vector &density,
