@@ -153,6 +153,7 @@ FiniteVolumeSolver<dim>::FiniteVolumeSolver(const Problem &problem_,
 
   dof_handler.reinit(*mesh);
   dof_handler.distribute_dofs(fe);
+  number_cells_lexicographically();
   vector_dof_handler.reinit(*mesh);
   vector_dof_handler.distribute_dofs(vector_fe);
   owned = dof_handler.locally_owned_dofs();
@@ -174,6 +175,35 @@ FiniteVolumeSolver<dim>::FiniteVolumeSolver(const Problem &problem_,
       ghosted_slopes.emplace_back(owned, ghost, comm);
     }
   build_tables();
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::number_cells_lexicographically() {
+  // Within this rank's range, number the owned cells in lattice order (axis 0 fastest), the
+  // order of the patch: the copies between the PETSc vectors and the patch become runs of
+  // consecutive values.
+  const IndexSet owned_before = dof_handler.locally_owned_dofs();
+  std::vector<std::pair<long, types::global_dof_index>> order; // (lattice key, index)
+  std::vector<types::global_dof_index> index(1);
+  for (const auto &cell : dof_handler.active_cell_iterators()) {
+    if (!cell->is_locally_owned())
+      continue;
+    long key = 0;
+    for (int i = dim - 1; i >= 0; --i) {
+      const unsigned int repetitions =
+          prm.subdivisions.size() == 1 ? prm.subdivisions[0] : prm.subdivisions[i];
+      const long n = static_cast<long>(repetitions) << prm.refinements;
+      const double h_i = (upper[i] - lower[i]) / n;
+      key = key * n + static_cast<long>(std::floor((cell->center()[i] - lower[i]) / h_i));
+    }
+    cell->get_dof_indices(index);
+    order.emplace_back(key, index[0]);
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<types::global_dof_index> new_numbers(owned_before.n_elements());
+  for (std::size_t n = 0; n < order.size(); ++n)
+    new_numbers[owned_before.index_within_set(order[n].second)] = owned_before.nth_index_in_set(n);
+  dof_handler.renumber_dofs(new_numbers);
 }
 
 template <int dim>
@@ -337,6 +367,12 @@ void FiniteVolumeSolver<dim>::build_tables() {
   centre_gradients.assign(patch_size * dim, 0.0);
   for (unsigned int c = 0; c < n_owned; ++c)
     owned_mask[owned_slot[c]] = 1.0;
+  owned_runs.clear();
+  for (unsigned int c = 0; c < n_owned; ++c)
+    if (c > 0 && owned_slot[c] == owned_slot[c - 1] + 1)
+      ++owned_runs.back()[2];
+    else
+      owned_runs.push_back({{owned_slot[c], c, 1}});
   for (unsigned int i = 0; i < dim; ++i) {
     dF[i].assign(patch_size, 0.0);
     sigma[i].assign(prm.reconstruction == "minmod" ? patch_size : 0, 0.0);
@@ -419,9 +455,13 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
     r = local->data();
   } else
     VecGetArrayRead(density, &r);
-  for (unsigned int c = 0; c < n_owned; ++c) {
-    P[owned_slot[c]] = r[c];
-    W[owned_slot[c]] = r[c] * cell_volume;
+  for (const auto &[slot, first, length] : owned_runs) {
+    double *p = P.data() + slot, *w = W.data() + slot;
+    const double *values = r + first;
+    for (unsigned int n = 0; n < length; ++n) {
+      p[n] = values[n];
+      w[n] = values[n] * cell_volume;
+    }
   }
   for (const auto &[s, c] : halo)
     P[s] = r[c];
@@ -524,8 +564,8 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
   });
   {
     OwnedValues result_values(result);
-    for (unsigned int c = 0; c < n_owned; ++c)
-      result_values.data()[c] = inc[owned_slot[c]];
+    for (const auto &[slot, first, length] : owned_runs)
+      std::copy(inc + slot, inc + slot + length, result_values.data() + first);
   }
   // What leaves through outflow walls: the outward flux times |f| = |K|/h_i (the slope of a
   // cell at a wall is zero, and the outside is empty).

@@ -144,6 +144,8 @@ private:
   std::array<std::size_t, dim> patch_stride{}; ///< slot distance of neighbours along e_i
   std::size_t patch_size = 0, interior_begin = 0, interior_end = 0; ///< slots with all neighbours
   std::vector<unsigned int> owned_slot;                             ///< the slot of each owned cell
+  /// (slot, owned cell, length): runs of owned cells at consecutive slots (lattice numbering)
+  std::vector<std::array<unsigned int, 3>> owned_runs;
   std::vector<std::array<unsigned int, 2>> halo; ///< (slot, local cell): ghosts, periodic copies
   std::array<std::vector<double>, dim> slope_factor; ///< 1/h_i; 0 next to a wall and outside
 
@@ -183,6 +185,7 @@ private:
   Diagnostics last;
   Objective::State last_state; ///< of the last prepare_step(): the output's F' and −∇F'
 
+  void number_cells_lexicographically();
   void build_tables();
   /// f(begin, end) over the interior slots, block by block.
   template <typename Function>
