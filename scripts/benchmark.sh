@@ -5,10 +5,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j2 --target bench_kernel bench_pde
+cmake --build build -j2 --target bench_kernel bench_pde bench_particles
 
 build/tests/benchmarks/bench_kernel --benchmark_counters_tabular=true "$@"
 build/tests/benchmarks/bench_pde --benchmark_counters_tabular=true "$@"
+build/tests/benchmarks/bench_particles --benchmark_counters_tabular=true "$@"
 
 echo "How to read it: Time = wall-clock ms per call at m = 10^4 particles (full = evaluate +" \
   "first_variation); GFLOP/s follows the flop model at the top of tests/benchmarks/bench_kernel.cc;" \

@@ -3,6 +3,9 @@
 #include <meanfield/base/exceptions.h>
 #include <meanfield/io/output_directory.h>
 #include <meanfield/io/statistics_table.h>
+#include <meanfield/particles/driver.h>
+#include <meanfield/particles/initialization.h>
+#include <meanfield/particles/particle_system.h>
 #include <meanfield/pde/driver.h>
 #include <meanfield/pde/finite_volume.h>
 #include <meanfield/problems/initial_density.h>
@@ -195,6 +198,57 @@ int run_pde_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const Run
         << "\n  parameters.prm  the parameters this run used\n";
   return 0;
 }
+// The initial particles of this rank in dimension dim ≤ 3, sampling μ0 on the Mesh box.
+template <int dim>
+PointSet initial_particles_on_box(dealii::ParameterHandler &prm, const RunParameters &run,
+                                  const ParticleParameters &particles, const Problem &problem,
+                                  const std::size_t first, const std::size_t count) {
+  PdeParameters mesh;
+  mesh.parse_parameters(prm);
+  mesh.check_consistency(problem);
+  const InitialDensity<dim> mu0(problem, run.initial_density, run.function_constants);
+  return initial_particles<dim>(problem, particles, mu0, mesh, first, count);
+}
+
+// Run mode = particles: the particle method (M7) from μ0; every check before any output.
+int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
+                       const RunParameters &run, const Problem &problem, MPI_Comm comm,
+                       dealii::ConditionalOStream &pcout) {
+  ParticleParameters parameters;
+  parameters.parse_parameters(prm);
+  parameters.check_consistency(problem);
+  const unsigned int d = problem.dimension();
+  const auto [first, end] = ParticleSystem::local_range(
+      parameters.n_particles, dealii::Utilities::MPI::this_mpi_process(comm),
+      dealii::Utilities::MPI::n_mpi_processes(comm));
+  const std::string &method = parameters.initialization;
+  const bool on_box = d <= 3 && method != "evenly spaced" && method != "sphere";
+  PointSet positions =
+      !on_box  ? initial_particles(problem, parameters, first, end - first)
+      : d == 1 ? initial_particles_on_box<1>(prm, run, parameters, problem, first, end - first)
+      : d == 2 ? initial_particles_on_box<2>(prm, run, parameters, problem, first, end - first)
+               : initial_particles_on_box<3>(prm, run, parameters, problem, first, end - first);
+  ParticleSystem system(problem, parameters, comm);
+  system.set_positions(positions, first);
+  if (cl.check_only) {
+    pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
+          << ", d = " << d << ", run mode particles, m = " << parameters.n_particles << ")\n";
+    return 0;
+  }
+  prepare_output_directory(run.output_directory, comm);
+  write_used_parameters(prm, cl, run.output_directory, comm);
+  pcout << "MeanField: " << problem.summary() << "\n  d = " << d
+        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
+        << ", threads per rank: " << dealii::MultithreadInfo::n_threads() << "\n";
+  run_particles(system, problem, run, parameters, comm, pcout);
+  pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
+        << "\n  statistics      one row per iteration (column descriptions in its header)"
+        << (run.write_vtk ? "\n  particles.pvd   the particles with weight, F', velocity, id over "
+                            "time (ParaView)"
+                          : "")
+        << "\n  parameters.prm  the parameters this run used\n";
+  return 0;
+}
 } // namespace
 
 int run_application(int argc, char **argv, MPI_Comm comm) {
@@ -228,6 +282,8 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
       default:
         return run_pde_mode<3>(prm, cl, run, *problem, comm, pcout);
       }
+    if (run.run_mode == "particles")
+      return run_particles_mode(prm, cl, run, *problem, comm, pcout);
     const std::optional<WeightedCloud> mu0 = initial_cloud(run, *problem, comm);
     if (cl.check_only) {
       pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem->name()

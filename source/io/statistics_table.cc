@@ -18,11 +18,14 @@ void StatisticsTable::add_row(const std::vector<Value> &values) {
   rows.push_back(values);
 }
 
-void StatisticsTable::write(std::ostream &out) const {
+void StatisticsTable::write(std::ostream &stream) const {
   for (std::size_t c = 0; c < names.size(); ++c)
-    out << "# " << c + 1 << ": " << names[c] << " -- " << descriptions[c] << '\n';
+    stream << "# " << c + 1 << ": " << names[c] << " -- " << descriptions[c] << '\n';
+  // long runs write the table many times: format only the rows added since the last write
+  std::ostringstream out;
   out << std::setprecision(16);
-  for (const auto &row : rows) {
+  for (; n_formatted < rows.size(); ++n_formatted) {
+    const auto &row = rows[n_formatted];
     for (std::size_t c = 0; c < row.size(); ++c) {
       out << (c ? " " : "");
       std::visit(
@@ -37,6 +40,8 @@ void StatisticsTable::write(std::ostream &out) const {
     }
     out << '\n';
   }
+  formatted += out.str();
+  stream << formatted;
 }
 
 void StatisticsTable::write(const std::string &file_name) const {

@@ -49,6 +49,11 @@ Objective Objective::with_communicator(MPI_Comm communicator) const {
   return copy;
 }
 
+Objective Objective::with_data(std::shared_ptr<const Dataset> data) const {
+  require(phi != nullptr, "Objective::with_data: a pure-potential objective has no data.");
+  return Objective(phi, ell, V, std::move(data), comm);
+}
+
 Objective::State Objective::evaluate(const WeightedCloud &local_cloud) const {
   check_dimension(local_cloud.dim(), dim, "Objective::evaluate");
   const std::size_t n = dataset->size();
@@ -129,6 +134,19 @@ void Objective::first_variation(const State &state, const GridPointSet &queries,
                                 double *gradients) const {
   check_dimension(queries.dim(), dim, "Objective::first_variation");
   first_variation_impl(state, queries, queries.size(), values, gradients);
+}
+
+void Objective::data_first_variation(const State &state, const PointSet &queries,
+                                     double *values, double *gradients) const {
+  check_dimension(queries.dim, dim, "Objective::data_first_variation");
+  const std::size_t q = queries.size();
+  if (phi != nullptr && dataset->size() > 0)
+    phi->contract(queries, *dataset, state.weighted_residual.data(), values, gradients);
+  else {
+    std::fill(values, values + q, 0.0);
+    if (gradients != nullptr)
+      std::fill(gradients, gradients + q * dim, 0.0);
+  }
 }
 
 void Objective::partial_derivative(const State &state, const GridPointSet &queries,

@@ -83,7 +83,7 @@ TwoLayerNetwork::TwoLayerNetwork(const Parameters &parameters, MPI_Comm communic
   const unsigned int d = p + 1;
   const auto activation = prm.activation == "relu" ? TwoLayerFeature::Activation::relu
                                                    : TwoLayerFeature::Activation::sigmoid;
-  auto feature = std::make_shared<TwoLayerFeature>(p, activation);
+  feature = std::make_shared<TwoLayerFeature>(p, activation);
   RandomStream random(prm.seed);
 
   // Teacher μ* = (1/m0) Σ_j δ_{(a*_j, w*_j)}, w*_j uniform on the unit sphere of R^p.
@@ -117,6 +117,32 @@ TwoLayerNetwork::TwoLayerNetwork(const Parameters &parameters, MPI_Comm communic
     V = std::make_shared<NoRegularizer>();
   objective_ = std::make_shared<Objective>(feature, create_loss(prm.loss, prm.loss_scale), V, data,
                                            communicator);
+}
+
+bool TwoLayerNetwork::sample_default_initial(RandomStream &random, double *theta) const {
+  // the default μ0: N(0, 0.5²) in every coordinate (default_initial_density() for d ≤ 3)
+  for (unsigned int i = 0; i < dimension(); ++i)
+    theta[i] = 0.5 * random.normal();
+  return true;
+}
+
+std::shared_ptr<Dataset> TwoLayerNetwork::sample_data(RandomStream &random,
+                                                      const std::size_t count) const {
+  // new inputs from the input distribution, labelled by the teacher like the fixed data
+  const unsigned int p = prm.input_dimension + (prm.bias ? 1 : 0);
+  auto data = std::make_shared<Dataset>();
+  data->input_dim = p;
+  std::vector<double> x(p, 1.0);
+  for (std::size_t k = 0; k < count; ++k) {
+    draw(random, prm.input_dimension, prm.input_distribution == "sphere", x.data());
+    data->push_back(x.data(), 0.0, 0.0);
+  }
+  data->set_uniform_weights();
+  std::vector<double> f(count, 0.0);
+  feature->add_prediction(teacher, *data, f.data());
+  for (std::size_t k = 0; k < count; ++k)
+    data->targets[k] = prm.loss == "square" ? f[k] : (f[k] >= 0 ? 1.0 : -1.0);
+  return data;
 }
 
 std::vector<std::string> TwoLayerNetwork::coordinate_names() const {

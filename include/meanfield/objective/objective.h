@@ -56,6 +56,9 @@ public:
   /// The same objective on another communicator.
   Objective with_communicator(MPI_Comm communicator) const;
 
+  /// The same feature, loss and regularizer on other data (a mini-batch; weights summing to 1).
+  Objective with_data(std::shared_ptr<const Dataset> data) const;
+
 private:
   /// R-part, residuals and the all-reduce shared by both evaluate() overloads.
   State finish_evaluation(std::vector<double> buffer) const;
@@ -97,6 +100,13 @@ public:
 
   /// (M4): velocities[q d + i] = −∂_i F'(μ)(θ_q). Local.
   void velocity(const State &state, const PointSet &queries, double *velocities) const;
+
+  /**
+   * The data part of (M3) alone, Σ_k h_k φ(θ_q, x_k) and its gradient (F' without V): the
+   * explicit half of a forward–backward step, whose implicit half is V's prox. Local.
+   */
+  void data_first_variation(const State &state, const PointSet &queries, double *values,
+                            double *gradients) const;
 
   /// ∫ |∇F'(μ)|² dμ over the whole cloud: −dF/dt along the flow (M6). Collective.
   double dissipation(const State &state, const WeightedCloud &local_cloud) const;

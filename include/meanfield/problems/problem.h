@@ -1,5 +1,6 @@
 #pragma once
 
+#include <meanfield/base/random.h>
 #include <meanfield/objective/objective.h>
 
 #include <deal.II/base/parameter_handler.h>
@@ -66,6 +67,24 @@ public:
    * no density is sampled on a grid.
    */
   virtual std::string default_initial_density() const = 0;
+
+  /**
+   * Draw θ from the problem's default μ0 without a density expression (any d), if the problem
+   * has such a sampler (the two-layer network: a centred Gaussian). Returns false otherwise.
+   */
+  virtual bool sample_default_initial(RandomStream & /*random*/, double * /*theta*/) const {
+    return false;
+  }
+
+  /**
+   * @p count fresh data points from the problem's data distribution (the two-layer teacher on
+   * new inputs), weights 1/count, for stochastic gradient descent; nullptr if the problem has
+   * a fixed data set only.
+   */
+  virtual std::shared_ptr<Dataset> sample_data(RandomStream & /*random*/,
+                                               std::size_t /*count*/) const {
+    return nullptr;
+  }
 
   /// A probability measure whose prediction generated the (noise-free) data, if there is one.
   virtual std::optional<WeightedCloud> ground_truth() const { return std::nullopt; }

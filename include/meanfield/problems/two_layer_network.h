@@ -41,6 +41,8 @@ public:
   std::vector<std::string> coordinate_names() const override;
   Domain domain() const override;
   std::string default_initial_density() const override;
+  bool sample_default_initial(RandomStream &random, double *theta) const override;
+  std::shared_ptr<Dataset> sample_data(RandomStream &random, std::size_t count) const override;
   std::optional<WeightedCloud> ground_truth() const override { return teacher; }
   std::optional<double> optimal_value() const override;
   std::string summary() const override;
@@ -48,5 +50,6 @@ public:
 private:
   Parameters prm;
   WeightedCloud teacher;
+  std::shared_ptr<const TwoLayerFeature> feature;
 };
 } // namespace MeanField

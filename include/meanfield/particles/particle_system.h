@@ -1,0 +1,81 @@
+#pragma once
+
+#include <meanfield/base/random.h>
+#include <meanfield/objective/objective.h>
+#include <meanfield/particles/parameters.h>
+#include <meanfield/problems/problem.h>
+
+#include <vector>
+
+namespace MeanField {
+/**
+ * The particle method of (M7): μ_m = Σ_i w_i δ_{θ_i} with w_i = 1/m, dθ_i/dt = −∇F'(μ_m)(θ_i),
+ * F' from the very same Objective as the finite-volume solver. The particles are split over the
+ * MPI ranks (each rank a contiguous range of global indices); f_μ is the kernel's all-reduce.
+ *
+ * Like the PDE solver, a step is prepare_step() (the state, F' and ∇F' at the particles, the
+ * diagnostics) then complete_step(dt) with the integrator of Particles/Integrator:
+ * - euler:  θ ← θ − dt ∇F'(θ)  (gradient descent; η = dt in mean-field time);
+ * - rk2:    Heun's SSP method;  rk4: the classical fourth-order Runge–Kutta method;
+ * - forward-backward: θ ← prox_{dt V}(θ − dt ∇F'_R(θ)), F'_R the data part of F';
+ * - sgd:    θ ← θ − dt ∇F'_B(θ) with F'_B the first variation on a fresh mini-batch B.
+ */
+class ParticleSystem {
+public:
+  struct Diagnostics {
+    double time = 0.0;
+    double F = 0.0, risk = 0.0, potential = 0.0; ///< F(μ_m) and its parts (M2)
+    double dissipation = 0.0;                    ///< ∫|∇F'|² dμ_m (M6)
+    double mean_speed = 0.0, max_speed = 0.0;    ///< over the particles, of |∇F'(θ_i)|
+  };
+
+  ParticleSystem(const Problem &problem, const ParticleParameters &parameters,
+                 MPI_Comm communicator);
+
+  /// This rank's particles: global indices [first, first + size), weights 1/m. Collective.
+  void set_positions(const PointSet &local_positions, std::size_t first);
+
+  /// The contiguous range of global indices rank @p rank of @p n_ranks holds.
+  static std::pair<std::size_t, std::size_t> local_range(std::size_t m, unsigned int rank,
+                                                         unsigned int n_ranks);
+
+  /// The state at the current positions: F and its parts, F' and ∇F' at every particle.
+  Diagnostics prepare_step();
+
+  /// One step of length dt of the integrator (after prepare_step()). Collective.
+  void complete_step(double dt);
+
+  double time() const { return current_time; }
+  unsigned long iteration() const { return n_iterations; }
+  const WeightedCloud &cloud() const { return particles; }
+  std::size_t first_index() const { return first; }
+  /// F'(μ_m) and ∇F'(μ_m) at this rank's particles, from the last prepare_step().
+  const std::vector<double> &first_variation() const { return values; }
+  const std::vector<double> &gradients() const { return grads; }
+
+private:
+  const Problem &problem;
+  const Objective objective;
+  ParticleParameters prm;
+  MPI_Comm comm;
+  unsigned int d;
+  std::vector<bool> periodic;
+  std::vector<double> lower, upper;
+  RandomStream batch_random; ///< SGD batches: the same stream on every rank
+
+  WeightedCloud particles;
+  std::size_t first = 0;
+  double current_time = 0.0;
+  unsigned long n_iterations = 0;
+  bool prepared = false;
+  Objective::State state;
+  std::vector<double> values, grads, data_grads; ///< at the particles (prepare_step)
+
+  /// k = −∇F'(μ)(θ) for the cloud with positions @p theta (one evaluation). Collective.
+  void velocity_at(const std::vector<double> &theta, std::vector<double> &k);
+  /// The objective on a fresh mini-batch (SGD).
+  Objective batch_objective();
+  /// Periodic coordinates back into their period.
+  void wrap(double *theta) const;
+};
+} // namespace MeanField

@@ -1,0 +1,98 @@
+#include <meanfield/base/exceptions.h>
+#include <meanfield/particles/parameters.h>
+#include <meanfield/problems/problem.h>
+
+#include <string>
+
+namespace MeanField {
+using dealii::Patterns::Double;
+using dealii::Patterns::Integer;
+using dealii::Patterns::Selection;
+
+void ParticleParameters::declare_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Particles");
+  prm.declare_entry("Number of particles", "100", Integer(1, 100000000),
+                    "m: the particle measure is mu_m = (1/m) sum_i delta_theta_i (M7).");
+  prm.declare_entry(
+      "Initialization", "iid",
+      Selection("iid|quasi-random|quantiles|pde density|evenly spaced|sphere"),
+      "How theta_i(0) is drawn from mu0 (Initial condition/Density, restricted to the Mesh box "
+      "for d <= 3; the problem's own mu0 for d > 3): iid = independent samples (one random "
+      "stream per particle: the same particles on any number of MPI ranks); quasi-random = "
+      "a Halton sequence thinned by rejection (d <= 3); quantiles = theta_i = CDF^-1((i - 1/2)/m) "
+      "(d = 1); pde density = samples of the finite-volume initial density on the Mesh (exactly "
+      "the PDE's initial condition); evenly spaced = the paper's deconvolution start, x_i = "
+      "(i - 1/2)/m and r_i = 0; sphere = uniform on the sphere of radius Sphere radius "
+      "(two-layer network).");
+  prm.declare_entry("Seed", "1", Integer(0), "Seed of the initialization and of SGD batches.");
+  prm.declare_entry("Sphere radius", "0.1", Double(0),
+                    "r0 of Initialization = sphere: |theta_i(0)| = r0.");
+  prm.declare_entry(
+      "Integrator", "rk2", Selection("euler|rk2|rk4|forward-backward|sgd"),
+      "euler = gradient descent theta <- theta - eta grad F'(mu_m)(theta); rk2 (Heun, SSP) and "
+      "rk4 = Runge-Kutta in mean-field time; forward-backward = explicit step on the data term, "
+      "then the prox of eta V (soft-thresholding for l1); sgd = gradient descent on a fresh "
+      "mini-batch every step (new teacher samples for the two-layer network, a random subset "
+      "of the data otherwise).");
+  prm.declare_entry("Step", "0.01", Double(1e-300),
+                    "eta: the time step in mean-field time (t = iteration x eta).");
+  prm.declare_entry("Batch size", "32", Integer(1),
+                    "b: data points per SGD step (at most the number of samples when the problem "
+                    "cannot draw fresh data).");
+  prm.declare_entry("End time", "1", Double(0), "T: the run stops at t = T.");
+  prm.declare_entry("Maximum number of iterations", "100000000", Integer(0),
+                    "The run stops after this many steps at the latest.");
+  prm.declare_entry("Stationarity tolerance", "0", Double(0),
+                    "Stop when int |grad F'|^2 dmu_m falls below this value (0: never).");
+  prm.declare_entry("Statistics interval", "1", Integer(1),
+                    "k: a row of the statistics table every k iterations (and at the output "
+                    "times and the end); stiff problems take 10^5-10^6 small steps.");
+  prm.leave_subsection();
+}
+
+void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Particles");
+  n_particles = prm.get_integer("Number of particles");
+  initialization = prm.get("Initialization");
+  seed = prm.get_integer("Seed");
+  sphere_radius = prm.get_double("Sphere radius");
+  integrator = prm.get("Integrator");
+  step = prm.get_double("Step");
+  batch_size = prm.get_integer("Batch size");
+  end_time = prm.get_double("End time");
+  max_iterations = prm.get_integer("Maximum number of iterations");
+  stationarity_tolerance = prm.get_double("Stationarity tolerance");
+  statistics_interval = prm.get_integer("Statistics interval");
+  prm.leave_subsection();
+}
+
+void ParticleParameters::check_consistency(const Problem &problem) const {
+  const unsigned int d = problem.dimension();
+  const std::string name = problem.name();
+  require(initialization != "evenly spaced" || name == "sparse deconvolution",
+          "Particles/Initialization = evenly spaced is the sparse-deconvolution start (x evenly "
+          "spaced on the torus, r = 0); the problem is " +
+              name + ".");
+  require(initialization != "sphere" || name == "two-layer network",
+          "Particles/Initialization = sphere is for the two-layer network; the problem is " + name +
+              ".");
+  require(initialization != "quantiles" || d == 1,
+          "Particles/Initialization = quantiles needs d = 1 (here d = " + std::to_string(d) +
+              "): use iid or quasi-random.");
+  require(d <= 3 || (initialization != "quasi-random" && initialization != "pde density"),
+          "Particles/Initialization = " + initialization +
+              " needs d <= 3 (a density on a box); "
+              "here d = " +
+              std::to_string(d) + ": use iid or sphere.");
+  require(initialization != "sphere" || sphere_radius > 0,
+          "Particles/Sphere radius must be positive for Initialization = sphere.");
+  if (integrator == "sgd") {
+    RandomStream probe(0);
+    const bool fresh = problem.sample_data(probe, 1) != nullptr;
+    require(fresh || batch_size <= problem.objective().data().size(),
+            "Particles/Batch size = " + std::to_string(batch_size) + " exceeds the " +
+                std::to_string(problem.objective().data().size()) +
+                " data points of the problem: lower it (at most the Number of samples).");
+  }
+}
+} // namespace MeanField

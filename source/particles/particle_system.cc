@@ -1,0 +1,179 @@
+#include <meanfield/base/exceptions.h>
+#include <meanfield/particles/particle_system.h>
+
+#include <deal.II/base/mpi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace MeanField {
+ParticleSystem::ParticleSystem(const Problem &problem_, const ParticleParameters &parameters,
+                               MPI_Comm communicator)
+    : problem(problem_)
+    , objective(problem_.objective().with_communicator(communicator))
+    , prm(parameters)
+    , comm(communicator)
+    , d(problem_.dimension())
+    , batch_random(parameters.seed + 0x5bd1e995ULL)
+    , particles(problem_.dimension()) {
+  const Domain box = problem.domain();
+  periodic = box.periodic;
+  lower = box.lower;
+  upper = box.upper;
+}
+
+std::pair<std::size_t, std::size_t> ParticleSystem::local_range(const std::size_t m,
+                                                                const unsigned int rank,
+                                                                const unsigned int n_ranks) {
+  return {m * rank / n_ranks, m * (rank + 1) / n_ranks};
+}
+
+void ParticleSystem::set_positions(const PointSet &local_positions, const std::size_t first_) {
+  require(local_positions.dim == d, "ParticleSystem: positions of the wrong dimension.");
+  particles.points = local_positions;
+  particles.weights.assign(local_positions.size(), 1.0 / prm.n_particles);
+  first = first_;
+  const double total =
+      dealii::Utilities::MPI::sum(static_cast<double>(local_positions.size()), comm);
+  require(std::llround(total) == static_cast<long long>(prm.n_particles),
+          "ParticleSystem: the ranks hold " + std::to_string(std::llround(total)) +
+              " particles, not m = " + std::to_string(prm.n_particles) + ".");
+  for (std::size_t j = 0; j < particles.size(); ++j)
+    wrap(particles.position(j));
+  current_time = 0.0;
+  n_iterations = 0;
+  prepared = false;
+}
+
+void ParticleSystem::wrap(double *theta) const {
+  for (unsigned int i = 0; i < d; ++i)
+    if (periodic[i]) {
+      const double length = upper[i] - lower[i];
+      theta[i] -= length * std::floor((theta[i] - lower[i]) / length);
+    }
+}
+
+ParticleSystem::Diagnostics ParticleSystem::prepare_step() {
+  const std::size_t n = particles.size();
+  state = objective.evaluate(particles);
+  values.resize(n);
+  grads.resize(n * d);
+  // ∇F' = data part + ∇V; the data part alone is kept for forward–backward
+  objective.data_first_variation(state, particles.points, values.data(), grads.data());
+  if (prm.integrator == "forward-backward")
+    data_grads = grads;
+  objective.regularizer().add_to(particles.points, values.data(), grads.data());
+
+  double sums[2] = {0.0, 0.0}, max_speed = 0.0; // ∫|∇F'|²dμ, Σ|∇F'|
+  for (std::size_t j = 0; j < n; ++j) {
+    double norm2 = 0.0;
+    for (unsigned int i = 0; i < d; ++i)
+      norm2 += grads[j * d + i] * grads[j * d + i];
+    sums[0] += particles.weights[j] * norm2;
+    sums[1] += std::sqrt(norm2);
+    max_speed = std::max(max_speed, std::sqrt(norm2));
+  }
+  dealii::Utilities::MPI::sum(dealii::ArrayView<const double>(sums, 2), comm,
+                              dealii::ArrayView<double>(sums, 2));
+  Diagnostics diagnostics;
+  diagnostics.time = current_time;
+  diagnostics.F = state.value();
+  diagnostics.risk = state.risk;
+  diagnostics.potential = state.potential;
+  diagnostics.dissipation = sums[0];
+  diagnostics.mean_speed = sums[1] / prm.n_particles;
+  diagnostics.max_speed = dealii::Utilities::MPI::max(max_speed, comm);
+  prepared = true;
+  return diagnostics;
+}
+
+void ParticleSystem::velocity_at(const std::vector<double> &theta, std::vector<double> &k) {
+  WeightedCloud cloud;
+  cloud.points.dim = d;
+  cloud.points.coordinates = theta;
+  cloud.weights = particles.weights;
+  const Objective::State s = objective.evaluate(cloud);
+  std::vector<double> v(cloud.size());
+  k.resize(theta.size());
+  objective.first_variation(s, cloud.points, v.data(), k.data());
+  for (double &ki : k)
+    ki = -ki;
+}
+
+Objective ParticleSystem::batch_objective() {
+  const std::size_t b = prm.batch_size;
+  if (auto fresh = problem.sample_data(batch_random, b))
+    return objective.with_data(std::move(fresh));
+  // b of the n data points without replacement (partial Fisher–Yates), reweighted to sum to 1
+  const Dataset &data = objective.data();
+  const std::size_t n = data.size();
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  auto batch = std::make_shared<Dataset>();
+  batch->input_dim = data.input_dim;
+  double total = 0.0;
+  for (std::size_t k = 0; k < b; ++k) {
+    std::swap(order[k], order[k + batch_random.index(n - k)]);
+    total += data.weights[order[k]];
+  }
+  for (std::size_t k = 0; k < b; ++k) {
+    const std::size_t index = order[k];
+    batch->push_back(data.input(index), total > 0 ? data.weights[index] / total : 1.0 / b,
+                     data.targets[index]);
+  }
+  return objective.with_data(std::move(batch));
+}
+
+void ParticleSystem::complete_step(const double dt) {
+  require(prepared, "ParticleSystem::complete_step() needs prepare_step() first.");
+  prepared = false;
+  std::vector<double> &theta = particles.points.coordinates;
+  const std::size_t size = theta.size();
+  if (prm.integrator == "euler") {
+    for (std::size_t i = 0; i < size; ++i)
+      theta[i] -= dt * grads[i];
+  } else if (prm.integrator == "rk2") {
+    // Heun: θ¹ = θ + dt k₁, θ ← ½θ + ½(θ¹ + dt k(θ¹))
+    std::vector<double> stage(size), k2;
+    for (std::size_t i = 0; i < size; ++i)
+      stage[i] = theta[i] - dt * grads[i];
+    velocity_at(stage, k2);
+    for (std::size_t i = 0; i < size; ++i)
+      theta[i] += 0.5 * dt * (-grads[i] + k2[i]);
+  } else if (prm.integrator == "rk4") {
+    std::vector<double> stage(size), k2, k3, k4;
+    for (std::size_t i = 0; i < size; ++i)
+      stage[i] = theta[i] - 0.5 * dt * grads[i];
+    velocity_at(stage, k2);
+    for (std::size_t i = 0; i < size; ++i)
+      stage[i] = theta[i] + 0.5 * dt * k2[i];
+    velocity_at(stage, k3);
+    for (std::size_t i = 0; i < size; ++i)
+      stage[i] = theta[i] + dt * k3[i];
+    velocity_at(stage, k4);
+    for (std::size_t i = 0; i < size; ++i)
+      theta[i] += dt / 6.0 * (-grads[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+  } else if (prm.integrator == "forward-backward") {
+    const Regularizer &V = objective.regularizer();
+    for (std::size_t j = 0; j < particles.size(); ++j) {
+      double *p = particles.position(j);
+      for (unsigned int i = 0; i < d; ++i)
+        p[i] -= dt * data_grads[j * d + i];
+      V.prox(p, d, dt);
+    }
+  } else if (prm.integrator == "sgd") {
+    const Objective batch = batch_objective();
+    const Objective::State s = batch.evaluate(particles);
+    std::vector<double> v(particles.size()), g(size);
+    batch.first_variation(s, particles.points, v.data(), g.data());
+    for (std::size_t i = 0; i < size; ++i)
+      theta[i] -= dt * g[i];
+  } else
+    throw InputError("Particles/Integrator = " + prm.integrator + " is not known.");
+  for (std::size_t j = 0; j < particles.size(); ++j)
+    wrap(particles.position(j));
+  current_time += dt;
+  ++n_iterations;
+}
+} // namespace MeanField
