@@ -136,8 +136,8 @@ void Objective::first_variation(const State &state, const GridPointSet &queries,
   first_variation_impl(state, queries, queries.size(), values, gradients);
 }
 
-void Objective::data_first_variation(const State &state, const PointSet &queries,
-                                     double *values, double *gradients) const {
+void Objective::data_first_variation(const State &state, const PointSet &queries, double *values,
+                                     double *gradients) const {
   check_dimension(queries.dim, dim, "Objective::data_first_variation");
   const std::size_t q = queries.size();
   if (phi != nullptr && dataset->size() > 0)

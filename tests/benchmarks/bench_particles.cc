@@ -39,9 +39,9 @@ void gradient_step(benchmark::State &state, const std::string &text, const doubl
   ParticleParameters parameters;
   parameters.parse_parameters(prm);
   ParticleSystem system(*problem, parameters, MPI_COMM_WORLD);
-  const auto range = ParticleSystem::local_range(
-      10000, dealii::Utilities::MPI::this_mpi_process(MPI_COMM_WORLD),
-      dealii::Utilities::MPI::n_mpi_processes(MPI_COMM_WORLD));
+  const auto range =
+      ParticleSystem::local_range(10000, dealii::Utilities::MPI::this_mpi_process(MPI_COMM_WORLD),
+                                  dealii::Utilities::MPI::n_mpi_processes(MPI_COMM_WORLD));
   system.set_positions(
       initial_particles(*problem, parameters, range.first, range.second - range.first),
       range.first);

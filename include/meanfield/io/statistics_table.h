@@ -30,7 +30,7 @@ private:
   std::vector<std::string> names;
   std::vector<std::string> descriptions;
   std::vector<std::vector<Value>> rows;
-  mutable std::string formatted;    ///< the rows formatted so far (each row is formatted once)
+  mutable std::string formatted; ///< the rows formatted so far (each row is formatted once)
   mutable std::size_t n_formatted = 0;
 };
 } // namespace MeanField
