@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Usage: compare_serial_mpi.sh <meanfield> "<mpiexec -np 2>" <file.prm> <work-dir>
-# Runs the parameter file serially and on 2 MPI ranks and compares the two statistics
-# files column by column to a relative 1e-12 (the last column, a wall time, is skipped).
+# Usage: compare_serial_mpi.sh <meanfield> "<mpiexec -np 2>" <file.prm> <work-dir> [table]
+# Runs the parameter file serially and on 2 MPI ranks and compares the two tables (default:
+# statistics) column by column to a relative 1e-12 (the last column, a wall time, is skipped).
 set -euo pipefail
 meanfield=$1
 mpiexec=$2
 prm=$3
 work=$4
+table=${5:-statistics}
 rm -rf "$work"
 "$meanfield" "$prm" --set "Output/Directory=$work/serial" > /dev/null
 $mpiexec "$meanfield" "$prm" --set "Output/Directory=$work/np2" > /dev/null
-paste -d '\n' <(grep -v '^#' "$work/serial/statistics") <(grep -v '^#' "$work/np2/statistics") |
+paste -d '\n' <(grep -v '^#' "$work/serial/$table") <(grep -v '^#' "$work/np2/$table") |
   awk 'NR % 2 == 1 { n = split($0, a, " "); next }
        { m = split($0, b, " ");
          if (m != n) { print "FAIL: rows differ in length"; bad = 1; next }

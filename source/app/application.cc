@@ -1,6 +1,7 @@
 #include <meanfield/app/application.h>
 #include <meanfield/app/parameters.h>
 #include <meanfield/base/exceptions.h>
+#include <meanfield/compare/comparison.h>
 #include <meanfield/io/output_directory.h>
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/particles/driver.h>
@@ -249,6 +250,47 @@ int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
         << "\n  parameters.prm  the parameters this run used\n";
   return 0;
 }
+// Run mode = compare in dimension dim: the PDE and the particles from the same μ0.
+template <int dim>
+int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
+                     const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  PdeParameters pde;
+  pde.parse_parameters(prm);
+  pde.check_consistency(problem);
+  ParticleParameters particle_parameters;
+  particle_parameters.parse_parameters(prm);
+  particle_parameters.check_consistency(problem);
+  ComparisonParameters comparison;
+  comparison.parse_parameters(prm);
+  const InitialDensity<dim> mu0(problem, run.initial_density, run.function_constants);
+  FiniteVolumeSolver<dim> solver(problem, pde, comm);
+  solver.set_initial_density([&](const dealii::Point<dim> &p) { return mu0.value(p); });
+  const auto [first, end] = ParticleSystem::local_range(
+      particle_parameters.n_particles, dealii::Utilities::MPI::this_mpi_process(comm),
+      dealii::Utilities::MPI::n_mpi_processes(comm));
+  ParticleSystem particles(problem, particle_parameters, comm);
+  particles.set_positions(
+      initial_particles<dim>(problem, particle_parameters, mu0, pde, first, end - first), first);
+  if (cl.check_only) {
+    pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
+          << ", d = " << dim << ", run mode compare, " << solver.n_cells()
+          << " cells, m = " << particle_parameters.n_particles << ")\n";
+    return 0;
+  }
+  prepare_output_directory(run.output_directory, comm);
+  write_used_parameters(prm, cl, run.output_directory, comm);
+  pcout << "MeanField: " << problem.summary() << "\n  d = " << dim
+        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
+        << "\n  mu0 = " << mu0.expression() << "\n";
+  run_compare(solver, particles, problem, run, pde, particle_parameters, comparison, comm, pcout);
+  pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
+        << "\n  comparison      the distances particles - PDE at the output times"
+        << (run.write_vtk ? "\n  solution.pvd    the PDE density over time (ParaView)"
+                            "\n  particles.pvd   the particles on the same timeline (open both)"
+                          : "")
+        << "\n  parameters.prm  the parameters this run used\n";
+  return 0;
+}
 } // namespace
 
 int run_application(int argc, char **argv, MPI_Comm comm) {
@@ -282,6 +324,19 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
       default:
         return run_pde_mode<3>(prm, cl, run, *problem, comm, pcout);
       }
+    if (run.run_mode == "compare") {
+      require(problem->dimension() <= 3,
+              "Run mode = compare needs the PDE, which is solved for d <= 3 (here d = " +
+                  std::to_string(problem->dimension()) + ").");
+      switch (problem->dimension()) {
+      case 1:
+        return run_compare_mode<1>(prm, cl, run, *problem, comm, pcout);
+      case 2:
+        return run_compare_mode<2>(prm, cl, run, *problem, comm, pcout);
+      default:
+        return run_compare_mode<3>(prm, cl, run, *problem, comm, pcout);
+      }
+    }
     if (run.run_mode == "particles")
       return run_particles_mode(prm, cl, run, *problem, comm, pcout);
     const std::optional<WeightedCloud> mu0 = initial_cloud(run, *problem, comm);

@@ -32,9 +32,12 @@ StatisticsTable particle_statistics_table() {
   return table;
 }
 
+} // namespace
+
 // Point data of the particle VTK files: weight, F', velocity −∇F', global id, and each
 // coordinate by its name when d ≤ 4 (the signed weight r of deconvolution, say).
-std::vector<ParticleField> particle_fields(const ParticleSystem &system, const Problem &problem) {
+std::vector<ParticleField> particle_output_fields(const ParticleSystem &system,
+                                                  const Problem &problem) {
   const WeightedCloud &cloud = system.cloud();
   const std::size_t n = cloud.size();
   const unsigned int d = cloud.dim();
@@ -60,7 +63,6 @@ std::vector<ParticleField> particle_fields(const ParticleSystem &system, const P
   }
   return fields;
 }
-} // namespace
 
 void run_particles(ParticleSystem &system, const Problem &problem, const RunParameters &run,
                    const ParticleParameters &parameters, MPI_Comm comm, ConditionalOStream &pcout) {
@@ -79,7 +81,7 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
     TimerOutput::Scope scope(timer, "output");
     pvd_records.emplace_back(t,
                              write_particles_vtu(directory, output_index++, system.cloud().points,
-                                                 particle_fields(system, problem), comm));
+                                                 particle_output_fields(system, problem), comm));
     if (root) {
       std::ofstream pvd(directory + "/particles.pvd");
       DataOutBase::write_pvd_record(pvd, pvd_records);

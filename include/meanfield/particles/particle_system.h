@@ -52,6 +52,8 @@ public:
   /// F'(μ_m) and ∇F'(μ_m) at this rank's particles, from the last prepare_step().
   const std::vector<double> &first_variation() const { return values; }
   const std::vector<double> &gradients() const { return grads; }
+  /// The kernel state (f_μ, residuals, F and its parts) of the last prepare_step().
+  const Objective::State &kernel_state() const { return state; }
 
 private:
   const Problem &problem;

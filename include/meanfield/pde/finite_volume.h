@@ -102,6 +102,9 @@ public:
   /// This rank's part of μ_h as the kernel sees it: owned cell centres × cell masses.
   const WeightedCloud &cloud() const;
 
+  /// The kernel state (f_μ, residuals, F and its parts) of the last prepare_step().
+  const Objective::State &state() const { return last_state; }
+
   /**
    * Write the density, F', the velocity −∇F' and the MPI rank as `<directory>/solution/
    * solution_NNNNN.{vtu,pvtu}`; returns the .pvtu name relative to @p directory. Uses the fields

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <meanfield/app/parameters.h>
+#include <meanfield/particles/parameters.h>
+#include <meanfield/particles/particle_system.h>
+#include <meanfield/pde/finite_volume.h>
+#include <meanfield/pde/parameters.h>
+
+#include <deal.II/base/conditional_ostream.h>
+#include <deal.II/base/parameter_handler.h>
+
+#include <cstdint>
+
+namespace MeanField {
+/// The `Comparison` subsection: how the particle measure is compared with the PDE's.
+struct ComparisonParameters {
+  double mmd_bandwidth;
+  unsigned int mmd_features;
+  unsigned int sliced_directions;
+  unsigned int seed;
+
+  static void declare_parameters(dealii::ParameterHandler &prm);
+  void parse_parameters(dealii::ParameterHandler &prm);
+};
+
+/// The distances between the particle measure μ_m and the PDE measure μ_h at one time.
+struct ComparisonMetrics {
+  double energy_gap;          ///< |F(μ_m) − F(μ_h)|
+  double prediction_distance; ///< ‖f_μm − f_μh‖_{L²(ρ)}
+  double mmd;                 ///< Gaussian MMD by random features
+  double wasserstein;         ///< W1 (d = 1, exact) or sliced W2 (d = 2, 3)
+};
+
+/**
+ * The metrics between the particles and the PDE after prepare_step() on both: the PDE measure is
+ * the cell masses, at the cell centres (MMD, sliced W2) or spread uniformly over the cells (W1 in
+ * 1D). Collective.
+ */
+template <int dim>
+ComparisonMetrics compare(const FiniteVolumeSolver<dim> &pde, const ParticleSystem &particles,
+                          const Objective &objective, const ComparisonParameters &parameters,
+                          MPI_Comm comm);
+
+/**
+ * `Run mode = compare`: the PDE and the particle system from the same μ0, stepped to the same
+ * output times (the PDE with its CFL step, the particles with η, both landing on them) up to the
+ * PDE's End time; the metrics at every output time in `<output>/comparison`; `solution.pvd` and
+ * `particles.pvd` on one timeline. Collective.
+ */
+template <int dim>
+void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const Problem &problem,
+                 const RunParameters &run, const PdeParameters &pde_parameters,
+                 const ParticleParameters &particle_parameters,
+                 const ComparisonParameters &parameters, MPI_Comm comm,
+                 dealii::ConditionalOStream &pcout);
+} // namespace MeanField

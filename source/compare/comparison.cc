@@ -1,0 +1,186 @@
+#include <meanfield/base/exceptions.h>
+#include <meanfield/compare/comparison.h>
+#include <meanfield/compare/metrics.h>
+#include <meanfield/io/particle_output.h>
+#include <meanfield/io/statistics_table.h>
+#include <meanfield/particles/driver.h>
+
+#include <deal.II/base/data_out_base.h>
+#include <deal.II/base/mpi.h>
+#include <deal.II/base/timer.h>
+
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+
+namespace MeanField {
+using dealii::Patterns::Double;
+using dealii::Patterns::Integer;
+
+void ComparisonParameters::declare_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Comparison");
+  prm.declare_entry(
+      "MMD bandwidth", "0.1", Double(1e-300),
+      "sigma of the Gaussian kernel exp(-|theta - theta'|^2 / (2 sigma^2)) of the MMD.");
+  prm.declare_entry("MMD features", "2000", Integer(1),
+                    "D: random Fourier features of the MMD estimate (cost O((m + cells) D); the "
+                    "standard deviation of MMD^2 is at most 8 / sqrt(D)).");
+  prm.declare_entry("Sliced directions", "50", Integer(1),
+                    "K: random directions of the sliced W2 distance (d = 2, 3).");
+  prm.declare_entry("Seed", "1", Integer(0),
+                    "Seed of the MMD frequencies and of the slicing directions.");
+  prm.leave_subsection();
+}
+
+void ComparisonParameters::parse_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Comparison");
+  mmd_bandwidth = prm.get_double("MMD bandwidth");
+  mmd_features = prm.get_integer("MMD features");
+  sliced_directions = prm.get_integer("Sliced directions");
+  seed = prm.get_integer("Seed");
+  prm.leave_subsection();
+}
+
+template <int dim>
+ComparisonMetrics compare(const FiniteVolumeSolver<dim> &pde, const ParticleSystem &particles,
+                          const Objective &objective, const ComparisonParameters &parameters,
+                          MPI_Comm comm) {
+  const WeightedCloud &mesh_cloud = pde.cloud();
+  const WeightedCloud &particle_cloud = particles.cloud();
+  ComparisonMetrics metrics;
+  metrics.energy_gap = std::abs(particles.kernel_state().value() - pde.state().value());
+  metrics.prediction_distance =
+      prediction_distance(particles.kernel_state(), pde.state(), objective.data());
+  metrics.mmd = mmd_random_features(particle_cloud, mesh_cloud, parameters.mmd_bandwidth,
+                                    parameters.mmd_features, parameters.seed, comm);
+  if constexpr (dim == 1) {
+    // the finite-volume density is uniform on each cell of width h
+    const double half = 0.5 * pde.min_cell_size();
+    std::vector<LinePiece> cells;
+    for (std::size_t j = 0; j < mesh_cloud.size(); ++j)
+      cells.push_back({mesh_cloud.position(j)[0] - half, mesh_cloud.position(j)[0] + half,
+                       mesh_cloud.weights[j]});
+    metrics.wasserstein = wasserstein1_line(dirac_pieces(particle_cloud), cells, comm);
+  } else
+    metrics.wasserstein = sliced_wasserstein2(particle_cloud, mesh_cloud,
+                                              parameters.sliced_directions, parameters.seed, comm);
+  return metrics;
+}
+
+template <int dim>
+void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const Problem &problem,
+                 const RunParameters &run, const PdeParameters &pde_parameters,
+                 const ParticleParameters &particle_parameters,
+                 const ComparisonParameters &parameters, MPI_Comm comm,
+                 dealii::ConditionalOStream &pcout) {
+  using namespace dealii;
+  TimerOutput timer(comm, pcout, TimerOutput::summary, TimerOutput::wall_times);
+  const bool root = Utilities::MPI::this_mpi_process(comm) == 0;
+  const std::string directory = run.output_directory;
+  StatisticsTable table;
+  table.add_column("time", "the output time t");
+  table.add_column("F pde", "F(mu_h), the finite-volume measure (cell masses at the centres)");
+  table.add_column("F particles", "F(mu_m), mu_m = (1/m) sum_i delta_theta_i");
+  table.add_column("energy gap", "|F(mu_m) - F(mu_h)|");
+  table.add_column("prediction distance", "||f_mu_m - f_mu_h|| in L2(rho) over the data");
+  table.add_column("MMD", "Gaussian MMD(mu_m, mu_h) of bandwidth Comparison/MMD bandwidth, by "
+                          "random Fourier features");
+  table.add_column(dim == 1 ? "W1" : "sliced W2",
+                   dim == 1 ? "W1(mu_m, mu_h) on the line, exact (mu_h uniform in each cell)"
+                            : "sliced W2(mu_m, mu_h) over Comparison/Sliced directions directions");
+  table.add_column("pde steps", "finite-volume time steps so far");
+  table.add_column("particle iterations", "particle steps so far");
+  table.add_column("wall time", "seconds since the start of the time loop");
+
+  std::vector<std::pair<double, std::string>> pde_records, particle_records;
+  unsigned int index = 0;
+  auto write_output = [&](const double t) {
+    if (!run.write_vtk)
+      return;
+    TimerOutput::Scope scope(timer, "output");
+    pde_records.emplace_back(t, pde.write_vtu(directory, index));
+    particle_records.emplace_back(t, write_particles_vtu(directory, index, particles.cloud().points,
+                                                         particle_output_fields(particles, problem),
+                                                         comm));
+    ++index;
+    if (root) {
+      std::ofstream pvd(directory + "/solution.pvd");
+      DataOutBase::write_pvd_record(pvd, pde_records);
+      std::ofstream particle_pvd(directory + "/particles.pvd");
+      DataOutBase::write_pvd_record(particle_pvd, particle_records);
+    }
+  };
+
+  const double T = pde_parameters.end_time;
+  const double interval = run.output_interval > 0 ? run.output_interval : T;
+  const double tolerance = 1e-12 * std::max(1.0, T);
+  const Objective &objective = problem.objective();
+  pcout << "  compare: PDE on " << pde.n_cells() << " cells (" << pde_parameters.reconstruction
+        << ", CFL " << pde_parameters.cfl << ") against m = " << particle_parameters.n_particles
+        << " particles (" << particle_parameters.initialization << ", "
+        << particle_parameters.integrator << ", eta = " << particle_parameters.step
+        << "), output every " << interval << " to T = " << T << "\n\n"
+        << "  " << std::setw(10) << "t" << std::setw(14) << "F pde" << std::setw(14)
+        << "F particles" << std::setw(14) << "energy gap" << std::setw(14) << "prediction"
+        << std::setw(14) << "MMD" << std::setw(14) << (dim == 1 ? "W1" : "sliced W2") << "\n";
+  Timer wall(comm, true);
+  for (double target = 0.0;; target = std::min(target + interval, T)) {
+    // both systems to the output time
+    while (pde.time() < target - tolerance) {
+      TimerOutput::Scope scope(timer, "pde");
+      const auto d = pde.prepare_step();
+      pde.complete_step(std::min(d.stable_dt, target - pde.time()));
+    }
+    while (particles.time() < target - tolerance) {
+      TimerOutput::Scope scope(timer, "particles");
+      const auto d = particles.prepare_step();
+      if (!std::isfinite(d.F))
+        throw RunError("F(mu_m) is not finite at t = " + std::to_string(particles.time()) +
+                       ": lower Particles/Step (now " + std::to_string(particle_parameters.step) +
+                       ").");
+      particles.complete_step(std::min(particle_parameters.step, target - particles.time()));
+    }
+    ComparisonMetrics m;
+    {
+      TimerOutput::Scope scope(timer, "metrics");
+      pde.prepare_step();
+      particles.prepare_step();
+      m = compare(pde, particles, objective, parameters, comm);
+    }
+    write_output(target);
+    table.add_row({target, pde.state().value(), particles.kernel_state().value(), m.energy_gap,
+                   m.prediction_distance, m.mmd, m.wasserstein,
+                   static_cast<long long>(pde.step_number()),
+                   static_cast<long long>(particles.iteration()), wall.wall_time()});
+    if (root)
+      table.write(directory + "/comparison");
+    pcout << "  " << std::setw(10) << std::setprecision(4) << target << std::setprecision(6)
+          << std::setw(14) << pde.state().value() << std::setw(14)
+          << particles.kernel_state().value() << std::setw(14) << m.energy_gap << std::setw(14)
+          << m.prediction_distance << std::setw(14) << m.mmd << std::setw(14) << m.wasserstein
+          << "   (" << std::setprecision(3) << wall.wall_time() << " s)" << std::endl;
+    if (target >= T - tolerance)
+      break;
+  }
+}
+
+template ComparisonMetrics compare<1>(const FiniteVolumeSolver<1> &, const ParticleSystem &,
+                                      const Objective &, const ComparisonParameters &, MPI_Comm);
+template ComparisonMetrics compare<2>(const FiniteVolumeSolver<2> &, const ParticleSystem &,
+                                      const Objective &, const ComparisonParameters &, MPI_Comm);
+template ComparisonMetrics compare<3>(const FiniteVolumeSolver<3> &, const ParticleSystem &,
+                                      const Objective &, const ComparisonParameters &, MPI_Comm);
+template void run_compare<1>(FiniteVolumeSolver<1> &, ParticleSystem &, const Problem &,
+                             const RunParameters &, const PdeParameters &,
+                             const ParticleParameters &, const ComparisonParameters &, MPI_Comm,
+                             dealii::ConditionalOStream &);
+template void run_compare<2>(FiniteVolumeSolver<2> &, ParticleSystem &, const Problem &,
+                             const RunParameters &, const PdeParameters &,
+                             const ParticleParameters &, const ComparisonParameters &, MPI_Comm,
+                             dealii::ConditionalOStream &);
+template void run_compare<3>(FiniteVolumeSolver<3> &, ParticleSystem &, const Problem &,
+                             const RunParameters &, const PdeParameters &,
+                             const ParticleParameters &, const ComparisonParameters &, MPI_Comm,
+                             dealii::ConditionalOStream &);
+} // namespace MeanField
