@@ -20,6 +20,9 @@ fi
 OUTPUT=$(sed -n 's/^Output directory: //p' "$LOG" | tail -1)
 echo
 echo "== results in $OUTPUT:"
+if [ -f "$OUTPUT/comparison" ] && /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+  /usr/bin/python3 "$MEANFIELD_ROOT/postprocess/plot_comparison.py" "$OUTPUT" > /dev/null
+fi
 ls -1 "$OUTPUT" | sed 's/^/     /'
 pvd=$(ls "$OUTPUT"/*.pvd 2>/dev/null || true)
 if [ -n "$pvd" ]; then echo "   ParaView: paraview $pvd"; fi
