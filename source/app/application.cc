@@ -2,6 +2,7 @@
 #include <meanfield/app/parameters.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/compare/comparison.h>
+#include <meanfield/compare/study.h>
 #include <meanfield/io/output_directory.h>
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/particles/driver.h>
@@ -291,6 +292,42 @@ int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const
         << "\n  parameters.prm  the parameters this run used\n";
   return 0;
 }
+// Run mode = study in dimension dim: one PDE run against particle runs for every m and seed.
+template <int dim>
+int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
+                   const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  PdeParameters pde;
+  pde.parse_parameters(prm);
+  pde.check_consistency(problem);
+  ParticleParameters particles;
+  particles.parse_parameters(prm);
+  ComparisonParameters comparison;
+  comparison.parse_parameters(prm);
+  StudyParameters study;
+  study.parse_parameters(prm);
+  study.check_consistency(problem, pde, particles);
+  const InitialDensity<dim> mu0(problem, run.initial_density, run.function_constants);
+  if (cl.check_only) {
+    pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
+          << ", d = " << dim << ", run mode study, " << study.particle_numbers.size()
+          << " values of m x " << study.n_seeds << " seeds x " << study.initializations.size()
+          << " initializations)\n";
+    return 0;
+  }
+  prepare_output_directory(run.output_directory, comm);
+  write_used_parameters(prm, cl, run.output_directory, comm);
+  pcout << "MeanField: " << problem.summary() << "\n  d = " << dim
+        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
+        << "\n  mu0 = " << mu0.expression() << "\n";
+  run_study(problem, mu0, run, pde, particles, comparison, study, comm, pcout);
+  pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
+        << "\n  study            every run's distances to the PDE at the recorded times"
+        << "\n  study_slopes     log-log slopes against m and their spread over seeds"
+        << "\n  study_pde_error  the PDE against a finer mesh: the floor of the particle errors"
+        << "\n  plot:            /usr/bin/python3 postprocess/plot_convergence.py "
+        << run.output_directory << "\n";
+  return 0;
+}
 } // namespace
 
 int run_application(int argc, char **argv, MPI_Comm comm) {
@@ -324,6 +361,19 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
       default:
         return run_pde_mode<3>(prm, cl, run, *problem, comm, pcout);
       }
+    if (run.run_mode == "study") {
+      require(problem->dimension() <= 3,
+              "Run mode = study needs the PDE, which is solved for d <= 3 (here d = " +
+                  std::to_string(problem->dimension()) + ").");
+      switch (problem->dimension()) {
+      case 1:
+        return run_study_mode<1>(prm, cl, run, *problem, comm, pcout);
+      case 2:
+        return run_study_mode<2>(prm, cl, run, *problem, comm, pcout);
+      default:
+        return run_study_mode<3>(prm, cl, run, *problem, comm, pcout);
+      }
+    }
     if (run.run_mode == "compare") {
       require(problem->dimension() <= 3,
               "Run mode = compare needs the PDE, which is solved for d <= 3 (here d = " +

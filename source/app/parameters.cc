@@ -1,6 +1,7 @@
 #include <meanfield/app/parameters.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/compare/comparison.h>
+#include <meanfield/compare/study.h>
 #include <meanfield/particles/parameters.h>
 #include <meanfield/pde/parameters.h>
 #include <meanfield/problems/problem.h>
@@ -21,7 +22,7 @@ void RunParameters::declare_parameters(ParameterHandler &prm) {
       "features and potential drift: the length of Target / Stiffness). Mesh-based "
       "computations are compiled for d = 1, 2, 3.");
   prm.declare_entry(
-      "Run mode", "evaluate", Patterns::Selection("evaluate|pde|particles|compare"),
+      "Run mode", "evaluate", Patterns::Selection("evaluate|pde|particles|compare|study"),
       "What the run does. evaluate: build the problem, evaluate F, its R- and V-parts "
       "and the dissipation integral |grad F'|^2 d mu on the initial law mu0 "
       "(discretized on a grid, d <= 3) and on the ground-truth measure, and write "
@@ -30,7 +31,9 @@ void RunParameters::declare_parameters(ParameterHandler &prm) {
       "particles: the particle method (M7) from mu0 (subsection Particles), with statistics "
       "and particle VTK output on the same output times as the PDE. compare: both from the "
       "same mu0 (d <= 3), stepped to the same output times up to Time stepping/End time, with "
-      "the distances between them (subsection Comparison) in <Output/Directory>/comparison.");
+      "the distances between them (subsection Comparison) in <Output/Directory>/comparison. "
+      "study: one PDE run against particle runs for every m, seed and initialization of the "
+      "subsection Study, with log-log slopes of every distance against m.");
 
   prm.enter_subsection("Initial condition");
   prm.declare_entry(
@@ -109,6 +112,7 @@ void declare_all_parameters(ParameterHandler &prm) {
   PdeParameters::declare_parameters(prm);
   ParticleParameters::declare_parameters(prm);
   ComparisonParameters::declare_parameters(prm);
+  StudyParameters::declare_parameters(prm);
 }
 
 namespace {

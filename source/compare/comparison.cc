@@ -42,21 +42,20 @@ void ComparisonParameters::parse_parameters(dealii::ParameterHandler &prm) {
   prm.leave_subsection();
 }
 
-template <int dim>
-ComparisonMetrics compare(const FiniteVolumeSolver<dim> &pde, const ParticleSystem &particles,
-                          const Objective &objective, const ComparisonParameters &parameters,
-                          MPI_Comm comm) {
-  const WeightedCloud &mesh_cloud = pde.cloud();
-  const WeightedCloud &particle_cloud = particles.cloud();
+ComparisonMetrics compare_measures(const WeightedCloud &particle_cloud,
+                                   const Objective::State &particle_state,
+                                   const WeightedCloud &mesh_cloud,
+                                   const Objective::State &mesh_state, const double cell_width,
+                                   const Objective &objective,
+                                   const ComparisonParameters &parameters, MPI_Comm comm) {
   ComparisonMetrics metrics;
-  metrics.energy_gap = std::abs(particles.kernel_state().value() - pde.state().value());
-  metrics.prediction_distance =
-      prediction_distance(particles.kernel_state(), pde.state(), objective.data());
+  metrics.energy_gap = std::abs(particle_state.value() - mesh_state.value());
+  metrics.prediction_distance = prediction_distance(particle_state, mesh_state, objective.data());
   metrics.mmd = mmd_random_features(particle_cloud, mesh_cloud, parameters.mmd_bandwidth,
                                     parameters.mmd_features, parameters.seed, comm);
-  if constexpr (dim == 1) {
-    // the finite-volume density is uniform on each cell of width h
-    const double half = 0.5 * pde.min_cell_size();
+  if (particle_cloud.dim() == 1) {
+    // the finite-volume density is uniform on each cell
+    const double half = 0.5 * cell_width;
     std::vector<LinePiece> cells;
     for (std::size_t j = 0; j < mesh_cloud.size(); ++j)
       cells.push_back({mesh_cloud.position(j)[0] - half, mesh_cloud.position(j)[0] + half,
@@ -66,6 +65,14 @@ ComparisonMetrics compare(const FiniteVolumeSolver<dim> &pde, const ParticleSyst
     metrics.wasserstein = sliced_wasserstein2(particle_cloud, mesh_cloud,
                                               parameters.sliced_directions, parameters.seed, comm);
   return metrics;
+}
+
+template <int dim>
+ComparisonMetrics compare(const FiniteVolumeSolver<dim> &pde, const ParticleSystem &particles,
+                          const Objective &objective, const ComparisonParameters &parameters,
+                          MPI_Comm comm) {
+  return compare_measures(particles.cloud(), particles.kernel_state(), pde.cloud(), pde.state(),
+                          pde.min_cell_size(), objective, parameters, comm);
 }
 
 template <int dim>

@@ -6,7 +6,9 @@
 #include "pde_test_helpers.h"
 #include "test_helpers.h"
 
+#include <meanfield/base/exceptions.h>
 #include <meanfield/compare/comparison.h>
+#include <meanfield/compare/study.h>
 #include <meanfield/particles/initialization.h>
 #include <meanfield/particles/particle_system.h>
 #include <meanfield/problems/exact_solutions.h>
@@ -14,6 +16,8 @@
 #include <deal.II/base/mpi.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 
 using namespace MeanField;
 
@@ -86,5 +90,70 @@ TEST(CompareE2, ParticleMeanMatchesPdeMeanToTheDiscretizationError) {
     EXPECT_GE(m.prediction_distance, 0.0);
     EXPECT_LT(m.mmd, 0.3);
     EXPECT_LT(m.wasserstein, 0.3);
+  }
+}
+
+// The expected rates, on a small study (E1 in 1D, 1024 cells, m = 16 ... 1024, 6 seeds, t = 0.2):
+// i.i.d. particles converge like m^(-1/2) in MMD, W1 and energy gap (fitted slope in
+// [-0.65, -0.35]); quasi-random and quantile particles converge faster (steeper by > 0.15).
+TEST(Study, SlopesOfIidAndQuasiRandomParticles) {
+  std::ifstream file(std::string(MEANFIELD_SOURCE_DIR) + "/tests/prm/study_small.prm");
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  MeanField::testing::PdeSetup<1> pde(text, MPI_COMM_SELF);
+  dealii::ParameterHandler prm;
+  declare_all_parameters(prm);
+  prm.parse_input_from_string(text);
+  ParticleParameters particles;
+  particles.parse_parameters(prm);
+  ComparisonParameters comparison;
+  comparison.parse_parameters(prm);
+  StudyParameters study;
+  study.parse_parameters(prm);
+  study.check_consistency(*pde.problem, pde.pde, particles);
+  dealii::ConditionalOStream quiet(std::cout, false);
+  const std::vector<PdeSnapshot> snapshots = pde_snapshots(*pde.solver, {0.2});
+  const std::vector<SlopeFit> fits =
+      fit_slopes(study_particles(*pde.problem, *pde.mu0, pde.pde, particles, comparison, study,
+                                 snapshots, MPI_COMM_SELF, quiet));
+  auto slope = [&](const std::string &initialization, const std::string &metric) {
+    for (const SlopeFit &f : fits)
+      if (f.initialization == initialization && f.metric == metric)
+        return f.slope;
+    ADD_FAILURE() << "no fit for " << initialization << ", " << metric;
+    return 0.0;
+  };
+  for (const std::string metric : {"MMD", "Wasserstein", "energy gap"}) {
+    EXPECT_GE(slope("iid", metric), -0.65) << metric;
+    EXPECT_LE(slope("iid", metric), -0.35) << metric;
+  }
+  for (const std::string metric : {"MMD", "Wasserstein"}) {
+    EXPECT_LT(slope("quasi-random", metric), slope("iid", metric) - 0.15) << metric;
+    EXPECT_LT(slope("quantiles", metric), slope("iid", metric) - 0.3) << metric;
+  }
+}
+
+// Bad study input: an empty or unsorted list of m, a time outside the run.
+TEST(Study, InconsistentParametersAreRefused) {
+  std::ifstream file(std::string(MEANFIELD_SOURCE_DIR) + "/tests/prm/study_small.prm");
+  const std::string base((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  for (const std::string entry : {"set Particle numbers = 100, 30", "set Particle numbers = ",
+                                  "set Times = 0.1, 0.5", "set Initializations = sphere"}) {
+    dealii::ParameterHandler prm;
+    declare_all_parameters(prm);
+    prm.parse_input_from_string(base + "subsection Study\n " + entry + "\nend\n");
+    std::unique_ptr<Problem> problem = create_problem(prm, MPI_COMM_SELF);
+    PdeParameters pde;
+    pde.parse_parameters(prm);
+    ParticleParameters particles;
+    particles.parse_parameters(prm);
+    StudyParameters study;
+    EXPECT_THROW(
+        {
+          study.parse_parameters(prm);
+          study.check_consistency(*problem, pde, particles);
+        },
+        InputError)
+        << entry;
   }
 }

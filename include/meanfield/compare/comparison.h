@@ -32,6 +32,17 @@ struct ComparisonMetrics {
 };
 
 /**
+ * The metrics between a particle measure and a finite-volume measure (cell masses at the cell
+ * centres; in d = 1 spread uniformly over cells of width @p cell_width for W1), given their
+ * evaluated kernel states. Collective.
+ */
+ComparisonMetrics compare_measures(const WeightedCloud &particles,
+                                   const Objective::State &particle_state,
+                                   const WeightedCloud &mesh, const Objective::State &mesh_state,
+                                   double cell_width, const Objective &objective,
+                                   const ComparisonParameters &parameters, MPI_Comm comm);
+
+/**
  * The metrics between the particles and the PDE after prepare_step() on both: the PDE measure is
  * the cell masses, at the cell centres (MMD, sliced W2) or spread uniformly over the cells (W1 in
  * 1D). Collective.

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <meanfield/compare/comparison.h>
+#include <meanfield/problems/initial_density.h>
+
+#include <string>
+#include <vector>
+
+namespace MeanField {
+/// The `Study` subsection: particle-to-PDE convergence as m grows (MATH §2, §5).
+struct StudyParameters {
+  std::vector<unsigned int> particle_numbers; ///< m, increasing
+  unsigned int n_seeds;
+  std::vector<double> times; ///< where the metrics are recorded; empty: the End time
+  std::vector<std::string> initializations;
+  unsigned int reference_refinements; ///< the PDE's error: against a mesh refined this often
+
+  static void declare_parameters(dealii::ParameterHandler &prm);
+  void parse_parameters(dealii::ParameterHandler &prm);
+  /// Lists non-empty and increasing, times in [0, End time], initializations fit the problem.
+  void check_consistency(const Problem &problem, const PdeParameters &pde,
+                         const ParticleParameters &particles) const;
+};
+
+/// The PDE measure at one time: the cell masses at the cell centres and its kernel state.
+struct PdeSnapshot {
+  double time;
+  WeightedCloud cloud; ///< this rank's cells
+  Objective::State state;
+  double cell_width; ///< h (for W1 in d = 1)
+};
+
+/// One particle run of a study at one recorded time.
+struct StudyRecord {
+  std::string initialization;
+  unsigned int m, seed;
+  double time;
+  ComparisonMetrics metrics;
+};
+
+/// A fitted log–log slope of one metric against m.
+struct SlopeFit {
+  std::string initialization;
+  double time;
+  std::string metric;
+  double slope;  ///< least squares of log(mean over seeds) against log m
+  double spread; ///< standard deviation of the per-seed slopes (0 for deterministic samples)
+};
+
+/// Run the PDE to every recorded time. Collective.
+template <int dim>
+std::vector<PdeSnapshot> pde_snapshots(FiniteVolumeSolver<dim> &solver,
+                                       const std::vector<double> &times);
+
+/// Every (initialization, m, seed) particle run against the snapshots. Collective.
+template <int dim>
+std::vector<StudyRecord>
+study_particles(const Problem &problem, const InitialDensity<dim> &mu0, const PdeParameters &pde,
+                const ParticleParameters &particles, const ComparisonParameters &comparison,
+                const StudyParameters &study, const std::vector<PdeSnapshot> &snapshots,
+                MPI_Comm comm, dealii::ConditionalOStream &pcout);
+
+/// The metric named "energy gap", "prediction distance", "MMD" or "Wasserstein" of a record.
+double metric_value(const ComparisonMetrics &metrics, const std::string &name);
+
+/// Log–log slopes of every metric against m, per initialization and time.
+std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records);
+
+/**
+ * `Run mode = study`: one PDE run (and a reference on a finer mesh for the PDE's own error), then
+ * the particle runs; writes `study` (one row per run and time), `study_slopes` and
+ * `study_pde_error`. Collective.
+ */
+template <int dim>
+void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const RunParameters &run,
+               const PdeParameters &pde, const ParticleParameters &particles,
+               const ComparisonParameters &comparison, const StudyParameters &study, MPI_Comm comm,
+               dealii::ConditionalOStream &pcout);
+} // namespace MeanField

@@ -1,0 +1,304 @@
+#include <meanfield/base/exceptions.h>
+#include <meanfield/compare/study.h>
+#include <meanfield/io/statistics_table.h>
+#include <meanfield/particles/initialization.h>
+
+#include <deal.II/base/mpi.h>
+#include <deal.II/base/timer.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+namespace MeanField {
+using dealii::Patterns::Anything;
+using dealii::Patterns::Integer;
+
+void StudyParameters::declare_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Study");
+  prm.declare_entry("Particle numbers", "10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000",
+                    Anything(), "The values of m, increasing, comma separated.");
+  prm.declare_entry("Seeds", "3", Integer(1),
+                    "Runs per m, with Particles/Seed, Particles/Seed + 1, ...");
+  prm.declare_entry("Times", "", Anything(),
+                    "Times at which the metrics are recorded, increasing, within [0, Time "
+                    "stepping/End time]. Empty: the End time only.");
+  prm.declare_entry("Initializations", "iid", Anything(),
+                    "Particle initializations to compare (values of Particles/Initialization), "
+                    "comma separated, e.g. iid, quasi-random.");
+  prm.declare_entry("Reference refinements", "1", Integer(0, 3),
+                    "The PDE's own error is estimated against the same PDE on a mesh refined this "
+                    "many more times (0: no estimate).");
+  prm.leave_subsection();
+}
+
+void StudyParameters::parse_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Study");
+  particle_numbers.clear();
+  for (const double m : parse_double_list(prm.get("Particle numbers"))) {
+    require(m >= 1 && m == std::floor(m) && m <= 1e8,
+            "Study/Particle numbers must be positive integers (got " + std::to_string(m) + ").");
+    particle_numbers.push_back(static_cast<unsigned int>(m));
+  }
+  n_seeds = prm.get_integer("Seeds");
+  times = parse_double_list(prm.get("Times"));
+  initializations.clear();
+  for (const std::string &name : dealii::Utilities::split_string_list(prm.get("Initializations")))
+    initializations.push_back(name);
+  reference_refinements = prm.get_integer("Reference refinements");
+  prm.leave_subsection();
+}
+
+void StudyParameters::check_consistency(const Problem &problem, const PdeParameters &pde,
+                                        const ParticleParameters &particles) const {
+  require(!particle_numbers.empty(), "Study/Particle numbers is empty: give at least one m.");
+  for (std::size_t k = 1; k < particle_numbers.size(); ++k)
+    require(particle_numbers[k] > particle_numbers[k - 1],
+            "Study/Particle numbers must be increasing (" +
+                std::to_string(particle_numbers[k - 1]) + " is followed by " +
+                std::to_string(particle_numbers[k]) + ").");
+  for (std::size_t k = 0; k < times.size(); ++k) {
+    require(times[k] >= 0 && times[k] <= pde.end_time + 1e-12,
+            "Study/Times: " + std::to_string(times[k]) + " lies outside the run [0, " +
+                std::to_string(pde.end_time) + "] (Time stepping/End time).");
+    require(k == 0 || times[k] > times[k - 1], "Study/Times must be increasing.");
+  }
+  require(!initializations.empty(), "Study/Initializations is empty.");
+  for (const std::string &name : initializations) {
+    ParticleParameters p = particles;
+    p.initialization = name;
+    require(name == "iid" || name == "quasi-random" || name == "quantiles" ||
+                name == "pde density" || name == "evenly spaced" || name == "sphere",
+            "Study/Initializations: unknown initialization '" + name + "'.");
+    p.check_consistency(problem);
+  }
+}
+
+template <int dim>
+std::vector<PdeSnapshot> pde_snapshots(FiniteVolumeSolver<dim> &solver,
+                                       const std::vector<double> &times) {
+  std::vector<PdeSnapshot> snapshots;
+  for (const double t : times) {
+    while (solver.time() < t - 1e-12 * std::max(1.0, t))
+      solver.step(t - solver.time());
+    solver.prepare_step();
+    snapshots.push_back({t, solver.cloud(), solver.state(), solver.min_cell_size()});
+  }
+  return snapshots;
+}
+
+template <int dim>
+std::vector<StudyRecord>
+study_particles(const Problem &problem, const InitialDensity<dim> &mu0, const PdeParameters &pde,
+                const ParticleParameters &particles, const ComparisonParameters &comparison,
+                const StudyParameters &study, const std::vector<PdeSnapshot> &snapshots,
+                MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  std::vector<StudyRecord> records;
+  const unsigned int rank = dealii::Utilities::MPI::this_mpi_process(comm);
+  const unsigned int n_ranks = dealii::Utilities::MPI::n_mpi_processes(comm);
+  dealii::Timer wall(comm, true);
+  for (const std::string &initialization : study.initializations)
+    for (const unsigned int m : study.particle_numbers)
+      for (unsigned int s = 0; s < study.n_seeds; ++s) {
+        ParticleParameters p = particles;
+        p.initialization = initialization;
+        p.n_particles = m;
+        p.seed = particles.seed + s;
+        const auto [first, end] = ParticleSystem::local_range(m, rank, n_ranks);
+        ParticleSystem system(problem, p, comm);
+        system.set_positions(initial_particles<dim>(problem, p, mu0, pde, first, end - first),
+                             first);
+        for (const PdeSnapshot &snapshot : snapshots) {
+          while (system.time() < snapshot.time - 1e-12 * std::max(1.0, snapshot.time)) {
+            system.prepare_step();
+            system.complete_step(std::min(p.step, snapshot.time - system.time()));
+          }
+          system.prepare_step();
+          records.push_back({initialization, m, p.seed, snapshot.time,
+                             compare_measures(system.cloud(), system.kernel_state(), snapshot.cloud,
+                                              snapshot.state, snapshot.cell_width,
+                                              problem.objective(), comparison, comm)});
+        }
+        pcout << "  " << std::setw(14) << initialization << "  m = " << std::setw(7) << m
+              << "  seed " << p.seed << "  MMD at t = " << snapshots.back().time << ": "
+              << std::setprecision(4) << records.back().metrics.mmd << "   ("
+              << std::setprecision(3) << wall.wall_time() << " s)" << std::endl;
+      }
+  return records;
+}
+
+double metric_value(const ComparisonMetrics &metrics, const std::string &name) {
+  if (name == "energy gap")
+    return metrics.energy_gap;
+  if (name == "prediction distance")
+    return metrics.prediction_distance;
+  if (name == "MMD")
+    return metrics.mmd;
+  if (name == "Wasserstein")
+    return metrics.wasserstein;
+  throw InputError("unknown metric " + name);
+}
+
+namespace {
+// Least-squares slope of y against x.
+double slope_of(const std::vector<double> &x, const std::vector<double> &y) {
+  const double n = x.size();
+  double mx = 0.0, my = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    mx += x[i] / n;
+    my += y[i] / n;
+  }
+  double sxy = 0.0, sxx = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+  }
+  return sxx > 0 ? sxy / sxx : std::numeric_limits<double>::quiet_NaN();
+}
+} // namespace
+
+std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records) {
+  std::vector<SlopeFit> fits;
+  // (initialization, time) → m → values per seed, in record order
+  std::map<std::pair<std::string, double>, std::map<unsigned int, std::vector<const StudyRecord *>>>
+      groups;
+  for (const StudyRecord &r : records)
+    groups[{r.initialization, r.time}][r.m].push_back(&r);
+  for (const auto &[key, by_m] : groups)
+    for (const std::string metric : {"energy gap", "prediction distance", "MMD", "Wasserstein"}) {
+      std::vector<double> log_m, log_mean;
+      std::size_t n_seeds = by_m.begin()->second.size();
+      for (const auto &[m, runs] : by_m) {
+        double mean = 0.0;
+        for (const StudyRecord *r : runs)
+          mean += metric_value(r->metrics, metric) / runs.size();
+        log_m.push_back(std::log(m));
+        log_mean.push_back(std::log(std::max(mean, 1e-300)));
+        n_seeds = std::min(n_seeds, runs.size());
+      }
+      // per-seed slopes for the spread
+      std::vector<double> slopes;
+      for (std::size_t s = 0; s < n_seeds; ++s) {
+        std::vector<double> y;
+        for (const auto &[m, runs] : by_m)
+          y.push_back(std::log(std::max(metric_value(runs[s]->metrics, metric), 1e-300)));
+        slopes.push_back(slope_of(log_m, y));
+      }
+      double mean_slope = 0.0, spread = 0.0;
+      for (const double s : slopes)
+        mean_slope += s / slopes.size();
+      for (const double s : slopes)
+        spread += (s - mean_slope) * (s - mean_slope) / std::max<std::size_t>(1, slopes.size() - 1);
+      // a metric that vanishes identically (no data: no prediction distance) has no slope
+      const bool vanishes = *std::max_element(log_mean.begin(), log_mean.end()) <= std::log(1e-300);
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      fits.push_back({key.first, key.second, metric, vanishes ? nan : slope_of(log_m, log_mean),
+                      vanishes ? nan : std::sqrt(spread)});
+    }
+  return fits;
+}
+
+template <int dim>
+void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const RunParameters &run,
+               const PdeParameters &pde, const ParticleParameters &particles,
+               const ComparisonParameters &comparison, const StudyParameters &study, MPI_Comm comm,
+               dealii::ConditionalOStream &pcout) {
+  const bool root = dealii::Utilities::MPI::this_mpi_process(comm) == 0;
+  const std::vector<double> times =
+      study.times.empty() ? std::vector<double>{pde.end_time} : study.times;
+  const auto density = [&](const dealii::Point<dim> &p) {
+    return mu0.value(p);
+  };
+  dealii::Timer wall(comm, true);
+
+  FiniteVolumeSolver<dim> solver(problem, pde, comm);
+  solver.set_initial_density(density);
+  pcout << "  PDE on " << solver.n_cells() << " cells to t = " << times.back() << " ..."
+        << std::flush;
+  const std::vector<PdeSnapshot> snapshots = pde_snapshots(solver, times);
+  pcout << " " << solver.step_number() << " steps (" << wall.wall_time() << " s)\n";
+
+  // The PDE's own error: the same PDE on a finer mesh, compared like a particle measure.
+  StatisticsTable pde_error;
+  pde_error.add_column("time", "recorded time");
+  pde_error.add_column("cells", "cells of the reference mesh");
+  pde_error.add_column("energy gap", "|F(mu_h) - F(mu_h/2^k)|, k = Study/Reference refinements");
+  pde_error.add_column("prediction distance", "||f_mu_h - f_mu_ref|| in L2(rho)");
+  pde_error.add_column("MMD", "MMD(mu_h, mu_ref)");
+  pde_error.add_column(dim == 1 ? "W1" : "sliced W2", "between mu_h and mu_ref");
+  if (study.reference_refinements > 0) {
+    PdeParameters fine = pde;
+    fine.refinements += study.reference_refinements;
+    FiniteVolumeSolver<dim> reference(problem, fine, comm);
+    reference.set_initial_density(density);
+    const std::vector<PdeSnapshot> references = pde_snapshots(reference, times);
+    pcout << "  reference PDE on " << reference.n_cells() << " cells: the PDE's own error\n";
+    for (std::size_t k = 0; k < times.size(); ++k) {
+      const ComparisonMetrics e = compare_measures(
+          references[k].cloud, references[k].state, snapshots[k].cloud, snapshots[k].state,
+          snapshots[k].cell_width, problem.objective(), comparison, comm);
+      pde_error.add_row({times[k], static_cast<long long>(reference.n_cells()), e.energy_gap,
+                         e.prediction_distance, e.mmd, e.wasserstein});
+      pcout << "    t = " << times[k] << ": energy gap " << e.energy_gap << ", MMD " << e.mmd
+            << ", " << (dim == 1 ? "W1 " : "sliced W2 ") << e.wasserstein
+            << "  (the floor of the particle errors)\n";
+    }
+  }
+  if (root)
+    pde_error.write(run.output_directory + "/study_pde_error");
+
+  pcout << "\n";
+  const std::vector<StudyRecord> records =
+      study_particles(problem, mu0, pde, particles, comparison, study, snapshots, comm, pcout);
+
+  StatisticsTable table;
+  table.add_column("initialization", "Particles/Initialization of the run");
+  table.add_column("m", "number of particles");
+  table.add_column("seed", "Particles/Seed of the run");
+  table.add_column("time", "recorded time");
+  table.add_column("energy gap", "|F(mu_m) - F(mu_h)|");
+  table.add_column("prediction distance", "||f_mu_m - f_mu_h|| in L2(rho)");
+  table.add_column("MMD", "Gaussian MMD(mu_m, mu_h), random features");
+  table.add_column(dim == 1 ? "W1" : "sliced W2", "W1 (d = 1, exact) or sliced W2 (d = 2, 3)");
+  for (const StudyRecord &r : records)
+    table.add_row({r.initialization, static_cast<long long>(r.m), static_cast<long long>(r.seed),
+                   r.time, r.metrics.energy_gap, r.metrics.prediction_distance, r.metrics.mmd,
+                   r.metrics.wasserstein});
+  StatisticsTable slopes;
+  slopes.add_column("initialization", "Particles/Initialization");
+  slopes.add_column("time", "recorded time");
+  slopes.add_column("metric", "energy gap | prediction distance | MMD | Wasserstein");
+  slopes.add_column("slope", "least-squares slope of log(mean over seeds) against log m");
+  slopes.add_column("spread", "standard deviation of the per-seed slopes");
+  pcout << "\n  log-log slopes against m (i.i.d. sampling: -1/2):\n";
+  for (const SlopeFit &f : fit_slopes(records)) {
+    slopes.add_row({f.initialization, f.time, f.metric, f.slope, f.spread});
+    pcout << "    " << std::setw(14) << f.initialization << "  t = " << std::setw(6) << f.time
+          << "  " << std::setw(20) << f.metric << "  " << std::setprecision(3) << std::setw(7)
+          << f.slope << " +- " << f.spread << "\n";
+  }
+  if (root) {
+    table.write(run.output_directory + "/study");
+    slopes.write(run.output_directory + "/study_slopes");
+  }
+}
+
+#define MEANFIELD_INSTANTIATE(dim)                                                                 \
+  template std::vector<PdeSnapshot> pde_snapshots<dim>(FiniteVolumeSolver<dim> &,                  \
+                                                       const std::vector<double> &);               \
+  template std::vector<StudyRecord> study_particles<dim>(                                          \
+      const Problem &, const InitialDensity<dim> &, const PdeParameters &,                         \
+      const ParticleParameters &, const ComparisonParameters &, const StudyParameters &,           \
+      const std::vector<PdeSnapshot> &, MPI_Comm, dealii::ConditionalOStream &);                   \
+  template void run_study<dim>(const Problem &, const InitialDensity<dim> &,                       \
+                               const RunParameters &, const PdeParameters &,                       \
+                               const ParticleParameters &, const ComparisonParameters &,           \
+                               const StudyParameters &, MPI_Comm, dealii::ConditionalOStream &);
+MEANFIELD_INSTANTIATE(1)
+MEANFIELD_INSTANTIATE(2)
+MEANFIELD_INSTANTIATE(3)
+#undef MEANFIELD_INSTANTIATE
+} // namespace MeanField
