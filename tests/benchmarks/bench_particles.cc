@@ -3,6 +3,8 @@
 // sparse deconvolution (n = 100, f_c = 7) and two-layer ReLU networks (n = 10³, d_in = 2 and
 // 100). postprocess/torch_particle_step.py times the same step written in PyTorch.
 #include <meanfield/app/parameters.h>
+#include <meanfield/base/random.h>
+#include <meanfield/compare/metrics.h>
 #include <meanfield/particles/initialization.h>
 #include <meanfield/particles/parameters.h>
 #include <meanfield/particles/particle_system.h>
@@ -65,8 +67,31 @@ void relu_d100(benchmark::State &state) {
 void deconvolution_fc7(benchmark::State &state) {
   gradient_step(state, deconvolution, 0.0);
 }
+// The distances of a study at its largest size: m = 10^5 particles against N = 128² cells in
+// d = 2 (issue 5: they must not dominate a study).
+WeightedCloud random_cloud(const std::size_t n, const std::uint64_t seed) {
+  RandomStream random(seed);
+  WeightedCloud cloud(2);
+  for (std::size_t j = 0; j < n; ++j) {
+    const double theta[2] = {random.uniform(), random.normal()};
+    cloud.push_back(theta, 1.0 / n);
+  }
+  return cloud;
+}
+void mmd_features_500(benchmark::State &state) {
+  const WeightedCloud mu = random_cloud(100000, 1), nu = random_cloud(128 * 128, 2);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(mmd_random_features(mu, nu, 0.1, 500, 1, MPI_COMM_WORLD));
+}
+void sliced_w2_50_directions(benchmark::State &state) {
+  const WeightedCloud mu = random_cloud(100000, 1), nu = random_cloud(128 * 128, 2);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(sliced_wasserstein2(mu, nu, 50, 1, MPI_COMM_WORLD));
+}
 } // namespace
 
+BENCHMARK(mmd_features_500)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(sliced_w2_50_directions)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(deconvolution_fc7)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(relu_d2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(relu_d100)->Unit(benchmark::kMillisecond)->UseRealTime();
