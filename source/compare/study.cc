@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -100,9 +100,13 @@ study_particles(const Problem &problem, const InitialDensity<dim> &mu0, const Pd
   const unsigned int rank = dealii::Utilities::MPI::this_mpi_process(comm);
   const unsigned int n_ranks = dealii::Utilities::MPI::n_mpi_processes(comm);
   dealii::Timer wall(comm, true);
-  for (const std::string &initialization : study.initializations)
+  for (const std::string &initialization : study.initializations) {
+    // samples that do not depend on the seed: one run per m (unless SGD draws batches)
+    const bool deterministic = particles.integrator != "sgd" &&
+                               (initialization == "quasi-random" || initialization == "quantiles" ||
+                                initialization == "evenly spaced");
     for (const unsigned int m : study.particle_numbers)
-      for (unsigned int s = 0; s < study.n_seeds; ++s) {
+      for (unsigned int s = 0; s < (deterministic ? 1 : study.n_seeds); ++s) {
         ParticleParameters p = particles;
         p.initialization = initialization;
         p.n_particles = m;
@@ -127,6 +131,7 @@ study_particles(const Problem &problem, const InitialDensity<dim> &mu0, const Pd
               << std::setprecision(4) << records.back().metrics.mmd << "   ("
               << std::setprecision(3) << wall.wall_time() << " s)" << std::endl;
       }
+  }
   return records;
 }
 
@@ -160,7 +165,7 @@ double slope_of(const std::vector<double> &x, const std::vector<double> &y) {
 }
 } // namespace
 
-std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records) {
+std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records, const ErrorFloor &floor) {
   std::vector<SlopeFit> fits;
   // (initialization, time) → m → values per seed, in record order
   std::map<std::pair<std::string, double>, std::map<unsigned int, std::vector<const StudyRecord *>>>
@@ -169,22 +174,30 @@ std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records) {
     groups[{r.initialization, r.time}][r.m].push_back(&r);
   for (const auto &[key, by_m] : groups)
     for (const std::string metric : {"energy gap", "prediction distance", "MMD", "Wasserstein"}) {
+      double limit = 0.0;
+      if (const auto t = floor.find(key.second); t != floor.end())
+        if (const auto f = t->second.find(metric); f != t->second.end())
+          limit = 3.0 * f->second;
       std::vector<double> log_m, log_mean;
+      std::vector<unsigned int> fitted;
       std::size_t n_seeds = by_m.begin()->second.size();
       for (const auto &[m, runs] : by_m) {
         double mean = 0.0;
         for (const StudyRecord *r : runs)
           mean += metric_value(r->metrics, metric) / runs.size();
+        if (mean <= limit)
+          continue;
+        fitted.push_back(m);
         log_m.push_back(std::log(m));
         log_mean.push_back(std::log(std::max(mean, 1e-300)));
         n_seeds = std::min(n_seeds, runs.size());
       }
       // per-seed slopes for the spread
       std::vector<double> slopes;
-      for (std::size_t s = 0; s < n_seeds; ++s) {
+      for (std::size_t s = 0; s < n_seeds && fitted.size() > 1; ++s) {
         std::vector<double> y;
-        for (const auto &[m, runs] : by_m)
-          y.push_back(std::log(std::max(metric_value(runs[s]->metrics, metric), 1e-300)));
+        for (const unsigned int m : fitted)
+          y.push_back(std::log(std::max(metric_value(by_m.at(m)[s]->metrics, metric), 1e-300)));
         slopes.push_back(slope_of(log_m, y));
       }
       double mean_slope = 0.0, spread = 0.0;
@@ -193,10 +206,13 @@ std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records) {
       for (const double s : slopes)
         spread += (s - mean_slope) * (s - mean_slope) / std::max<std::size_t>(1, slopes.size() - 1);
       // a metric that vanishes identically (no data: no prediction distance) has no slope
-      const bool vanishes = *std::max_element(log_mean.begin(), log_mean.end()) <= std::log(1e-300);
+      // (and one with fewer than two values of m above the floor)
+      const bool vanishes = fitted.size() < 2 ||
+                            *std::max_element(log_mean.begin(), log_mean.end()) <= std::log(1e-300);
       const double nan = std::numeric_limits<double>::quiet_NaN();
       fits.push_back({key.first, key.second, metric, vanishes ? nan : slope_of(log_m, log_mean),
-                      vanishes ? nan : std::sqrt(spread)});
+                      vanishes ? nan : std::sqrt(spread),
+                      static_cast<unsigned int>(fitted.size())});
     }
   return fits;
 }
@@ -229,6 +245,7 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
   pde_error.add_column("prediction distance", "||f_mu_h - f_mu_ref|| in L2(rho)");
   pde_error.add_column("MMD", "MMD(mu_h, mu_ref)");
   pde_error.add_column(dim == 1 ? "W1" : "sliced W2", "between mu_h and mu_ref");
+  ErrorFloor floor;
   if (study.reference_refinements > 0) {
     PdeParameters fine = pde;
     fine.refinements += study.reference_refinements;
@@ -242,6 +259,10 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
           snapshots[k].cell_width, problem.objective(), comparison, comm);
       pde_error.add_row({times[k], static_cast<long long>(reference.n_cells()), e.energy_gap,
                          e.prediction_distance, e.mmd, e.wasserstein});
+      floor[times[k]] = {{"energy gap", e.energy_gap},
+                         {"prediction distance", e.prediction_distance},
+                         {"MMD", e.mmd},
+                         {"Wasserstein", e.wasserstein}};
       pcout << "    t = " << times[k] << ": energy gap " << e.energy_gap << ", MMD " << e.mmd
             << ", " << (dim == 1 ? "W1 " : "sliced W2 ") << e.wasserstein
             << "  (the floor of the particle errors)\n";
@@ -273,12 +294,16 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
   slopes.add_column("metric", "energy gap | prediction distance | MMD | Wasserstein");
   slopes.add_column("slope", "least-squares slope of log(mean over seeds) against log m");
   slopes.add_column("spread", "standard deviation of the per-seed slopes");
+  slopes.add_column("fitted", "values of m used: those whose mean distance exceeds 3 x the PDE's "
+                              "own error (study_pde_error)");
   pcout << "\n  log-log slopes against m (i.i.d. sampling: -1/2):\n";
-  for (const SlopeFit &f : fit_slopes(records)) {
-    slopes.add_row({f.initialization, f.time, f.metric, f.slope, f.spread});
+  for (const SlopeFit &f : fit_slopes(records, floor)) {
+    slopes.add_row({f.initialization, f.time, f.metric, f.slope, f.spread,
+                    static_cast<long long>(f.n_fitted)});
     pcout << "    " << std::setw(14) << f.initialization << "  t = " << std::setw(6) << f.time
           << "  " << std::setw(20) << f.metric << "  " << std::setprecision(3) << std::setw(7)
-          << f.slope << " +- " << f.spread << "\n";
+          << f.slope << " +- " << f.spread << "  (" << f.n_fitted << " values of m above 3 x "
+          << "the PDE's error)\n";
   }
   if (root) {
     table.write(run.output_directory + "/study");

@@ -3,6 +3,7 @@
 #include <meanfield/compare/comparison.h>
 #include <meanfield/problems/initial_density.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@ struct SlopeFit {
   std::string metric;
   double slope;  ///< least squares of log(mean over seeds) against log m
   double spread; ///< standard deviation of the per-seed slopes (0 for deterministic samples)
+  unsigned int n_fitted; ///< values of m above the floor, used in the fit
 };
 
 /// Run the PDE to every recorded time. Collective.
@@ -63,8 +65,16 @@ study_particles(const Problem &problem, const InitialDensity<dim> &mu0, const Pd
 /// The metric named "energy gap", "prediction distance", "MMD" or "Wasserstein" of a record.
 double metric_value(const ComparisonMetrics &metrics, const std::string &name);
 
-/// Log–log slopes of every metric against m, per initialization and time.
-std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records);
+/// The PDE's own error per recorded time, per metric name (the floor of the particle errors).
+using ErrorFloor = std::map<double, std::map<std::string, double>>;
+
+/**
+ * Log–log slopes of every metric against m, per initialization and time, over the values of m
+ * whose mean metric lies above 3 × @p floor (the PDE's own error, if known): below it the
+ * distance measures the PDE, not the particles.
+ */
+std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records,
+                                 const ErrorFloor &floor = {});
 
 /**
  * `Run mode = study`: one PDE run (and a reference on a finer mesh for the PDE's own error), then
