@@ -119,8 +119,8 @@ ConvexResult solve_weights(const Objective &objective, const PointSet &positions
   return result;
 }
 
-double blasso_optimum(const Objective &objective, const double lambda, const double tolerance,
-                      const unsigned int initial_grid, unsigned int &grid_size) {
+double blasso_grid_optimum(const Objective &objective, const double lambda, const double tolerance,
+                           const unsigned int initial_grid, unsigned int &grid_size) {
   double previous = std::numeric_limits<double>::quiet_NaN();
   for (unsigned int M = initial_grid;; M *= 2) {
     PointSet grid(2, M);

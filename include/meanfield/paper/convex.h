@@ -37,6 +37,6 @@ ConvexResult solve_weights(const Objective &objective, const PointSet &positions
  * from @p initial_grid until F_M changes by less than @p tolerance (relative), each grid solved to
  * a duality gap of tolerance/10. Returns the value on the finest grid; @p grid_size receives M.
  */
-double blasso_optimum(const Objective &objective, double lambda, double tolerance,
-                      unsigned int initial_grid, unsigned int &grid_size);
+double blasso_grid_optimum(const Objective &objective, double lambda, double tolerance,
+                           unsigned int initial_grid, unsigned int &grid_size);
 } // namespace MeanField
