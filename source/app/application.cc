@@ -5,6 +5,7 @@
 #include <meanfield/compare/study.h>
 #include <meanfield/io/output_directory.h>
 #include <meanfield/io/statistics_table.h>
+#include <meanfield/paper/experiment.h>
 #include <meanfield/particles/driver.h>
 #include <meanfield/particles/initialization.h>
 #include <meanfield/particles/particle_system.h>
@@ -328,6 +329,68 @@ int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
         << run.output_directory << "\n";
   return 0;
 }
+
+// Run mode = paper: the excess loss at convergence against m (paper/experiment.h). Problem
+// instance s is the problem of the .prm with its Seed raised by s.
+int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
+                   const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  ParticleParameters particles;
+  particles.parse_parameters(prm);
+  particles.check_consistency(problem);
+  PaperParameters paper;
+  paper.parse_parameters(prm);
+  prm.enter_subsection("Problem");
+  const std::string type = prm.get("Type");
+  const std::string section = type == "sparse deconvolution" ? "Sparse deconvolution"
+                              : type == "two-layer network"  ? "Two-layer network"
+                                                             : "";
+  prm.leave_subsection();
+  require(!section.empty(), "Run mode = paper is defined for Problem/Type = sparse deconvolution "
+                            "or two-layer network (the paper's experiments), not " +
+                                type + ".");
+  require(problem.optimal_value().has_value(),
+          "Run mode = paper needs a known optimum F*: sparse deconvolution with Huber width = 0 "
+          "and Regularization > 0, or a two-layer network with the square loss and Weight decay "
+          "= 0.");
+  auto seed_entry = [&](const long long value) {
+    prm.enter_subsection("Problem");
+    prm.enter_subsection(section);
+    const long long base = prm.get_integer("Seed");
+    if (value >= 0)
+      prm.set("Seed", static_cast<long int>(value));
+    prm.leave_subsection();
+    prm.leave_subsection();
+    return base;
+  };
+  const long long base_seed = seed_entry(-1);
+  if (cl.check_only) {
+    pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
+          << ", d = " << problem.dimension() << ", run mode paper, "
+          << paper.particle_numbers.size() << " values of m x " << paper.n_seeds << " instances)\n";
+    return 0;
+  }
+  prepare_output_directory(run.output_directory, comm);
+  write_used_parameters(prm, cl, run.output_directory, comm);
+  pcout << "MeanField: " << problem.summary() << "\n  d = " << problem.dimension()
+        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
+        << "\n  particles: " << particles.initialization << ", " << particles.integrator
+        << ", step " << particles.step << " (" << particles.step_control
+        << "), until t = " << particles.end_time << ", " << particles.max_iterations
+        << " steps, F - F* <= " << paper.excess_floor << " F* (F0 if F* = 0) or a stall\n";
+  const auto make_problem = [&](const unsigned int s) {
+    seed_entry(base_seed + s);
+    auto instance = create_problem(prm, comm);
+    seed_entry(base_seed);
+    return instance;
+  };
+  run_paper(make_problem, run, particles, paper, comm, pcout);
+  pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
+        << "\n  paper          one row per run: F, F*, the excess, its certificate, the stop"
+        << "\n  paper_summary  per m: median and range over the instances of F - F*"
+        << "\n  plot:          /usr/bin/python3 postprocess/plot_paper.py " << run.output_directory
+        << "\n";
+  return 0;
+}
 } // namespace
 
 int run_application(int argc, char **argv, MPI_Comm comm) {
@@ -389,6 +452,8 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
     }
     if (run.run_mode == "particles")
       return run_particles_mode(prm, cl, run, *problem, comm, pcout);
+    if (run.run_mode == "paper")
+      return run_paper_mode(prm, cl, run, *problem, comm, pcout);
     const std::optional<WeightedCloud> mu0 = initial_cloud(run, *problem, comm);
     if (cl.check_only) {
       pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem->name()

@@ -2,6 +2,7 @@
 #include <meanfield/base/exceptions.h>
 #include <meanfield/compare/comparison.h>
 #include <meanfield/compare/study.h>
+#include <meanfield/paper/experiment.h>
 #include <meanfield/particles/parameters.h>
 #include <meanfield/pde/parameters.h>
 #include <meanfield/problems/problem.h>
@@ -22,7 +23,7 @@ void RunParameters::declare_parameters(ParameterHandler &prm) {
       "features and potential drift: the length of Target / Stiffness). Mesh-based "
       "computations are compiled for d = 1, 2, 3.");
   prm.declare_entry(
-      "Run mode", "evaluate", Patterns::Selection("evaluate|pde|particles|compare|study"),
+      "Run mode", "evaluate", Patterns::Selection("evaluate|pde|particles|compare|study|paper"),
       "What the run does. evaluate: build the problem, evaluate F, its R- and V-parts "
       "and the dissipation integral |grad F'|^2 d mu on the initial law mu0 "
       "(discretized on a grid, d <= 3) and on the ground-truth measure, and write "
@@ -33,7 +34,9 @@ void RunParameters::declare_parameters(ParameterHandler &prm) {
       "same mu0 (d <= 3), stepped to the same output times up to Time stepping/End time, with "
       "the distances between them (subsection Comparison) in <Output/Directory>/comparison. "
       "study: one PDE run against particle runs for every m, seed and initialization of the "
-      "subsection Study, with log-log slopes of every distance against m.");
+      "subsection Study, with log-log slopes of every distance against m. paper: Chizat & "
+      "Bach's excess loss at convergence against m, particle flow against random features "
+      "(subsection Paper).");
 
   prm.enter_subsection("Initial condition");
   prm.declare_entry(
@@ -113,6 +116,7 @@ void declare_all_parameters(ParameterHandler &prm) {
   ParticleParameters::declare_parameters(prm);
   ComparisonParameters::declare_parameters(prm);
   StudyParameters::declare_parameters(prm);
+  PaperParameters::declare_parameters(prm);
 }
 
 namespace {

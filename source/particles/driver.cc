@@ -92,9 +92,11 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
       table.write(directory + "/statistics");
   };
 
+  const bool backtracking = parameters.step_control == "backtracking";
+  double eta = parameters.step;
   pcout << "  particles: m = " << parameters.n_particles << ", initialization "
         << parameters.initialization << ", integrator " << parameters.integrator
-        << ", step eta = " << parameters.step
+        << ", step eta = " << parameters.step << (backtracking ? " (first step; backtracking)" : "")
         << (parameters.integrator == "sgd" ? ", batch size " + std::to_string(parameters.batch_size)
                                            : std::string())
         << "\n\n";
@@ -149,10 +151,11 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
       break;
     }
     // Land exactly on the output times and on the end time.
-    const double dt = std::min({parameters.step, next_output - t, T - t});
     {
+      // (with backtracking, the kernel evaluation at θ⁺ belongs to this step: the next
+      // prepare_step() is free)
       TimerOutput::Scope scope(timer, "integrator (later stages, update)");
-      system.complete_step(dt);
+      system.advance(std::min(next_output - t, T - t), eta);
     }
     if (output_due)
       write_statistics();

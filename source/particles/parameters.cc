@@ -35,7 +35,16 @@ void ParticleParameters::declare_parameters(dealii::ParameterHandler &prm) {
       "mini-batch every step (new teacher samples for the two-layer network, a random subset "
       "of the data otherwise).");
   prm.declare_entry("Step", "0.01", Double(1e-300),
-                    "eta: the time step in mean-field time (t = iteration x eta).");
+                    "eta: the time step in mean-field time (t = sum of the steps); with Step "
+                    "control = backtracking, the first step.");
+  prm.declare_entry(
+      "Step control", "fixed", Selection("fixed|backtracking"),
+      "fixed = every step is eta; backtracking = each step is accepted only if it decreases F "
+      "by at least |theta_new - theta|^2_mu / (2 eta) (the descent lemma, which holds for eta "
+      "<= 1/Lipschitz), else halved and retried; after an accepted step eta grows by 1.25. "
+      "For euler and forward-backward: a gradient flow whose step follows the local stiffness "
+      "(the F of stationary runs is the same, reached in far fewer steps). Needs a smooth "
+      "feature: not the ReLU network, whose kinks defeat the test.");
   prm.declare_entry("Batch size", "32", Integer(1),
                     "b: data points per SGD step (at most the number of samples when the problem "
                     "cannot draw fresh data).");
@@ -58,6 +67,7 @@ void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
   sphere_radius = prm.get_double("Sphere radius");
   integrator = prm.get("Integrator");
   step = prm.get_double("Step");
+  step_control = prm.get("Step control");
   batch_size = prm.get_integer("Batch size");
   end_time = prm.get_double("End time");
   max_iterations = prm.get_integer("Maximum number of iterations");
@@ -67,6 +77,16 @@ void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
 }
 
 void ParticleParameters::check_consistency(const Problem &problem) const {
+  require(step_control == "fixed" || integrator == "euler" || integrator == "forward-backward",
+          "Particles/Step control = backtracking needs Integrator = euler or forward-backward "
+          "(the descent test is that of one gradient or proximal-gradient step), not " +
+              integrator + ".");
+  if (const Feature *phi = problem.objective().feature(); step_control != "fixed" && phi)
+    require(phi->smooth(),
+            "Particles/Step control = backtracking needs a feature with a Lipschitz gradient; " +
+                phi->name() +
+                " has kinks (ReLU) where the descent test fails at every step: use Step control "
+                "= fixed.");
   const unsigned int d = problem.dimension();
   const std::string name = problem.name();
   require(initialization != "evenly spaced" || name == "sparse deconvolution",

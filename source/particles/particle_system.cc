@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace MeanField {
@@ -55,6 +56,8 @@ void ParticleSystem::wrap(double *theta) const {
 }
 
 ParticleSystem::Diagnostics ParticleSystem::prepare_step() {
+  if (prepared) // nothing moved since the last evaluation
+    return prepared_diagnostics;
   const std::size_t n = particles.size();
   state = objective.evaluate(particles);
   values.resize(n);
@@ -85,7 +88,64 @@ ParticleSystem::Diagnostics ParticleSystem::prepare_step() {
   diagnostics.mean_speed = sums[1] / prm.n_particles;
   diagnostics.max_speed = dealii::Utilities::MPI::max(max_speed, comm);
   prepared = true;
+  prepared_diagnostics = diagnostics;
   return diagnostics;
+}
+
+double ParticleSystem::backtracking_step(double dt) {
+  require(prepared, "ParticleSystem::backtracking_step() needs prepare_step() first.");
+  const Diagnostics before = prepared_diagnostics;
+  const std::vector<double> theta0 = particles.points.coordinates;
+  const Objective::State state0 = state;
+  const std::vector<double> values0 = values, grads0 = grads, data_grads0 = data_grads;
+  const double t0 = current_time;
+  const unsigned long n0 = n_iterations;
+  const double slack = 4.0 * std::numeric_limits<double>::epsilon() * std::abs(before.F);
+  while (true) {
+    complete_step(dt);
+    double moved = 0.0; // |θ⁺ − θ|²_μ
+    for (std::size_t j = 0; j < particles.size(); ++j)
+      for (unsigned int i = 0; i < d; ++i) {
+        double delta = particles.points[j][i] - theta0[j * d + i];
+        if (periodic[i]) {
+          const double length = upper[i] - lower[i];
+          delta -= length * std::round(delta / length);
+        }
+        moved += particles.weights[j] * delta * delta;
+      }
+    moved = dealii::Utilities::MPI::sum(moved, comm);
+    const Diagnostics after = prepare_step();
+    if (after.F <= before.F - 0.5 * moved / dt + slack)
+      return dt;
+    // rejected: back to θ, prepared as before, and half the step
+    particles.points.coordinates = theta0;
+    state = state0;
+    values = values0;
+    grads = grads0;
+    data_grads = data_grads0;
+    prepared_diagnostics = before;
+    prepared = true;
+    current_time = t0;
+    n_iterations = n0;
+    dt *= 0.5;
+    if (!(dt > 1e-300))
+      throw RunError("Step control = backtracking: no step passes the descent test at t = " +
+                     std::to_string(t0) + " (F = " + std::to_string(before.F) + ").");
+  }
+}
+
+double ParticleSystem::advance(const double limit, double &eta) {
+  const double dt = std::min(eta, limit);
+  if (prm.step_control != "backtracking") {
+    complete_step(dt);
+    return dt;
+  }
+  const double taken = backtracking_step(dt);
+  if (taken < dt)
+    eta = taken;
+  else if (dt == eta)
+    eta *= 1.25;
+  return taken;
 }
 
 void ParticleSystem::velocity_at(const std::vector<double> &theta, std::vector<double> &k) {

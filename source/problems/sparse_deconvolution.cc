@@ -1,6 +1,7 @@
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/random.h>
 #include <meanfield/objective/features.h>
+#include <meanfield/paper/blasso.h>
 #include <meanfield/problems/sparse_deconvolution.h>
 
 #include <algorithm>
@@ -150,6 +151,12 @@ std::string SparseDeconvolution::default_initial_density() const {
   return "exp(-r^2 / (2 * 0.1^2))";
 }
 
+bool SparseDeconvolution::sample_default_initial(RandomStream &random, double *theta) const {
+  theta[0] = random.uniform();
+  theta[1] = 0.1 * random.normal();
+  return true;
+}
+
 std::optional<WeightedCloud> SparseDeconvolution::ground_truth() const {
   // Σ_j r*_j δ_{x*_j} as a probability measure: mass 1/m0 at (x*_j, m0 r*_j).
   const std::size_t m0 = positions.size();
@@ -157,6 +164,14 @@ std::optional<WeightedCloud> SparseDeconvolution::ground_truth() const {
   for (std::size_t j = 0; j < m0; ++j)
     truth.push_back({positions[j], m0 * weights[j]}, 1.0 / m0);
   return truth;
+}
+
+std::optional<double> SparseDeconvolution::optimal_value() const {
+  if (prm.huber_width > 0.0 || prm.lambda == 0.0)
+    return std::nullopt;
+  if (!optimum) // the data are the same on every rank: each solves the small problem itself
+    optimum = blasso_optimum(objective().with_communicator(MPI_COMM_SELF), prm.lambda, 1e-10).value;
+  return optimum;
 }
 
 std::string SparseDeconvolution::summary() const {

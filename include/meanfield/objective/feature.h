@@ -29,6 +29,10 @@ public:
   /// p, the dimension of a data point x_k.
   virtual unsigned int input_dimension() const = 0;
 
+  /// Whether θ ↦ φ(θ, x) has a Lipschitz gradient (false for ReLU, whose kinks at w·x = 0 make
+  /// descent tests of gradient steps fail at every step size).
+  virtual bool smooth() const { return true; }
+
   /**
    * φ(θ, x_k) → values[k] for every k of @p data, and, if @p gradients is not
    * null, ∇_θ φ(θ, x_k) → gradients[k * d + i].

@@ -31,6 +31,7 @@ public:
   unsigned int n_parameters() const override { return p + 1; }
   unsigned int input_dimension() const override { return p; }
   Activation activation() const { return sigma; }
+  bool smooth() const override { return sigma != Activation::relu; }
 
   void evaluate(const double *theta, const Dataset &data, double *values,
                 double *gradients) const override;

@@ -13,9 +13,10 @@ struct ParticleParameters {
   std::string
       initialization; ///< iid | quasi-random | quantiles | pde density | evenly spaced | sphere
   unsigned int seed;
-  double sphere_radius;   ///< r0 of `sphere`
-  std::string integrator; ///< euler | rk2 | rk4 | forward-backward | sgd
-  double step;            ///< η, in mean-field time
+  double sphere_radius;     ///< r0 of `sphere`
+  std::string integrator;   ///< euler | rk2 | rk4 | forward-backward | sgd
+  double step;              ///< η, in mean-field time (the first step of `backtracking`)
+  std::string step_control; ///< fixed | backtracking
   unsigned int batch_size;
   double end_time;
   unsigned int max_iterations;

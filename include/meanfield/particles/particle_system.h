@@ -45,6 +45,22 @@ public:
   /// One step of length dt of the integrator (after prepare_step()). Collective.
   void complete_step(double dt);
 
+  /**
+   * Step control = backtracking: the step from @p dt down by halving until the descent test
+   * F(θ⁺) ≤ F(θ) − |θ⁺ − θ|²_μ / (2 dt) holds (|v|²_μ = Σ_i w_i |v_i|², periodic coordinates by
+   * their shortest difference). Returns the step taken; the system is then prepared at θ⁺, so
+   * the next prepare_step() costs nothing. RunError if no step above 1e-300 passes. Collective.
+   */
+  double backtracking_step(double dt);
+
+  /**
+   * One step of at most @p limit (an output or end time to land on) by Particles/Step control:
+   * min(η, limit) when fixed; when backtracking, backtracking_step() from there, and η becomes
+   * the step that passed, or grows by 1.25 after a full step that passed at once. Returns the
+   * step taken. Collective.
+   */
+  double advance(double limit, double &eta);
+
   double time() const { return current_time; }
   unsigned long iteration() const { return n_iterations; }
   const WeightedCloud &cloud() const { return particles; }
@@ -70,6 +86,7 @@ private:
   double current_time = 0.0;
   unsigned long n_iterations = 0;
   bool prepared = false;
+  Diagnostics prepared_diagnostics; ///< of the last prepare_step(), returned while prepared
   Objective::State state;
   std::vector<double> values, grads, data_grads; ///< at the particles (prepare_step)
 

@@ -41,8 +41,14 @@ public:
   std::vector<std::string> coordinate_names() const override { return {"x", "r"}; }
   Domain domain() const override;
   std::string default_initial_density() const override;
+  /// x uniform on T, r ~ N(0, 0.1²): the default μ0 (also for random-feature positions).
+  bool sample_default_initial(RandomStream &random, double *theta) const override;
   std::optional<WeightedCloud> ground_truth() const override;
+  /// F* of the BLASSO (exact ℓ1, Huber width 0) by sliding Frank–Wolfe to a certified relative
+  /// duality gap of 1e-10 (paper/blasso.h), computed once; nullopt with a Huber penalty.
+  std::optional<double> optimal_value() const override;
   std::string summary() const override;
+  const Parameters &parameters() const { return prm; }
 
   const std::vector<double> &spike_positions() const { return positions; }
   const std::vector<double> &spike_weights() const { return weights; }
@@ -51,5 +57,6 @@ private:
   Parameters prm;
   std::vector<double> positions;
   std::vector<double> weights;
+  mutable std::optional<double> optimum;
 };
 } // namespace MeanField

@@ -46,6 +46,7 @@ public:
   std::optional<WeightedCloud> ground_truth() const override { return teacher; }
   std::optional<double> optimal_value() const override;
   std::string summary() const override;
+  const Parameters &parameters() const { return prm; }
 
 private:
   Parameters prm;

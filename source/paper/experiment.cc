@@ -1,0 +1,354 @@
+#include <meanfield/base/exceptions.h>
+#include <meanfield/io/statistics_table.h>
+#include <meanfield/objective/loss.h>
+#include <meanfield/paper/convex.h>
+#include <meanfield/paper/experiment.h>
+#include <meanfield/particles/initialization.h>
+#include <meanfield/problems/sparse_deconvolution.h>
+#include <meanfield/problems/two_layer_network.h>
+
+#include <deal.II/base/mpi.h>
+#include <deal.II/base/timer.h>
+#include <deal.II/lac/lapack_full_matrix.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace MeanField {
+using dealii::Patterns::Bool;
+using dealii::Patterns::Double;
+using dealii::Patterns::Integer;
+using dealii::Patterns::List;
+
+void PaperParameters::declare_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Paper");
+  prm.declare_entry("Particle numbers", "3, 5, 10, 20, 50, 100, 200, 500",
+                    List(Integer(1), 1, 1000),
+                    "The values of m, increasing: from about m0/2 to 100 m0 (m0 = the number of "
+                    "components of the simplest minimizer: spikes, or teacher neurons).");
+  prm.declare_entry("Seeds", "3", Integer(1, 1000),
+                    "S problem instances: the problem's Seed, Seed + 1, ..., Seed + S - 1 (a new "
+                    "ground truth and data each); Particles/Seed + s seeds the particles and "
+                    "Particles/Seed + 1000 + s the random features of instance s.");
+  prm.declare_entry("Excess floor", "1e-10", Double(0),
+                    "A particle run stops once F - F* <= floor x F* (floor x F(mu_0) when F* = 0): "
+                    "the optimum is reached to round-off (0: never).");
+  prm.declare_entry("Stall tolerance", "1e-12", Double(0),
+                    "A particle run stops once F fell by at most tol x F over the last Stall "
+                    "window iterations: a stationary point (0: never). Otherwise runs end at "
+                    "Particles/End time or Particles/Maximum number of iterations.");
+  prm.declare_entry("Stall window", "2000", Integer(1), "Iterations between stall checks.");
+  prm.declare_entry("Baseline tolerance", "1e-9", Double(1e-15, 1),
+                    "Relative duality gap to which the LASSO of the random-features baseline is "
+                    "solved (sparse deconvolution).");
+  prm.declare_entry("Random features", "true", Bool(),
+                    "Also run the convex baseline: positions fixed at m i.i.d. samples of mu0, "
+                    "only the weights optimized.");
+  prm.leave_subsection();
+}
+
+void PaperParameters::parse_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Paper");
+  particle_numbers.clear();
+  for (const std::string &entry : dealii::Utilities::split_string_list(prm.get("Particle numbers")))
+    particle_numbers.push_back(dealii::Utilities::string_to_int(entry));
+  n_seeds = prm.get_integer("Seeds");
+  excess_floor = prm.get_double("Excess floor");
+  stall_tolerance = prm.get_double("Stall tolerance");
+  stall_window = prm.get_integer("Stall window");
+  baseline_tolerance = prm.get_double("Baseline tolerance");
+  random_features = prm.get_bool("Random features");
+  prm.leave_subsection();
+  for (std::size_t i = 1; i < particle_numbers.size(); ++i)
+    require(particle_numbers[i] > particle_numbers[i - 1],
+            "Paper/Particle numbers must be increasing (" + std::to_string(particle_numbers[i]) +
+                " follows " + std::to_string(particle_numbers[i - 1]) + ").");
+}
+
+ParticleOutcome run_to_convergence(ParticleSystem &system, const ParticleParameters &parameters,
+                                   const PaperParameters &paper,
+                                   const std::optional<double> F_star) {
+  dealii::Timer wall;
+  ParticleOutcome outcome;
+  double eta = parameters.step, F0 = 0.0, F_mark = 0.0;
+  while (true) {
+    const ParticleSystem::Diagnostics d = system.prepare_step();
+    const unsigned long n = system.iteration();
+    if (n == 0)
+      F0 = F_mark = d.F;
+    if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300))
+      throw RunError("Run mode = paper: F grew from " + std::to_string(F0) + " to " +
+                     std::to_string(d.F) + " after " + std::to_string(n) +
+                     " steps of a particle run with m = " + std::to_string(parameters.n_particles) +
+                     ": lower Particles/Step (try " + std::to_string(parameters.step / 10) +
+                     ") or use Step control = backtracking.");
+    outcome.F = d.F;
+    outcome.time = d.time;
+    outcome.iterations = n;
+    if (F_star && d.F - *F_star <= paper.excess_floor * (*F_star > 0 ? *F_star : F0))
+      outcome.reason = "optimum";
+    else if (n > 0 && n % paper.stall_window == 0) {
+      if (F_mark - d.F <= paper.stall_tolerance * std::abs(d.F))
+        outcome.reason = "stalled";
+      F_mark = d.F;
+    }
+    if (outcome.reason.empty() && d.time >= parameters.end_time * (1 - 1e-14))
+      outcome.reason = "end time";
+    if (outcome.reason.empty() && n >= parameters.max_iterations)
+      outcome.reason = "iterations";
+    if (!outcome.reason.empty())
+      break;
+    system.advance(parameters.end_time - d.time, eta);
+  }
+  outcome.wall = wall.wall_time();
+  return outcome;
+}
+
+namespace {
+/// min_c ½ Σ_k κ ρ_k (Σ_j c_j φ(θ_j, x_k) − y_k)² by the SVD of the weighted n × m matrix; the
+/// certificate is the relative optimality residual |Aᵀ(Ac − b)| / (σ_max |Ac − b|).
+std::pair<std::vector<double>, double> least_squares(const Objective &objective,
+                                                     const PointSet &atoms) {
+  const Dataset &data = objective.data();
+  const auto &square = dynamic_cast<const SquareLoss &>(*objective.loss());
+  const std::size_t n = data.size(), m = atoms.size();
+  dealii::LAPACKFullMatrix<double> A(n, m);
+  std::vector<double> column(n), s(n), b(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    s[k] = std::sqrt(square.scale() * data.weights[k]);
+    b[k] = s[k] * data.targets[k];
+  }
+  for (std::size_t j = 0; j < m; ++j) {
+    objective.feature()->evaluate(atoms[j], data, column.data(), nullptr);
+    for (std::size_t k = 0; k < n; ++k)
+      A(k, j) = s[k] * column[k];
+  }
+  const dealii::LAPACKFullMatrix<double> A_copy(A);
+  A.compute_svd();
+  const auto &U = A.get_svd_u();
+  const auto &VT = A.get_svd_vt();
+  const std::size_t rank = std::min(n, m);
+  const double sigma_max = rank > 0 ? A.singular_value(0) : 0.0;
+  std::vector<double> c(m, 0.0);
+  for (std::size_t i = 0; i < rank; ++i) {
+    const double sigma = A.singular_value(i);
+    if (sigma <= 1e-13 * sigma_max)
+      break;
+    double ub = 0.0;
+    for (std::size_t k = 0; k < n; ++k)
+      ub += U(k, i) * b[k];
+    for (std::size_t j = 0; j < m; ++j)
+      c[j] += ub / sigma * VT(i, j);
+  }
+  // the optimality residual
+  std::vector<double> r(n, 0.0);
+  for (std::size_t k = 0; k < n; ++k) {
+    for (std::size_t j = 0; j < m; ++j)
+      r[k] += A_copy(k, j) * c[j];
+    r[k] -= b[k];
+  }
+  double r_norm = 0.0, g_norm = 0.0;
+  for (const double v : r)
+    r_norm += v * v;
+  for (std::size_t j = 0; j < m; ++j) {
+    double g = 0.0;
+    for (std::size_t k = 0; k < n; ++k)
+      g += A_copy(k, j) * r[k];
+    g_norm += g * g;
+  }
+  const double certificate =
+      r_norm > 0 ? std::sqrt(g_norm) / (sigma_max * std::sqrt(r_norm) + 1e-300) : 0.0;
+  return {c, certificate};
+}
+} // namespace
+
+BaselineOutcome random_features_baseline(const Problem &problem, const unsigned int m,
+                                         const unsigned int seed, const double tolerance) {
+  dealii::Timer wall(MPI_COMM_SELF, true);
+  ParticleParameters sampling;
+  sampling.n_particles = m;
+  sampling.initialization = "iid";
+  sampling.seed = seed;
+  sampling.sphere_radius = 1.0;
+  PointSet atoms = initial_particles(problem, sampling, 0, m);
+  const Objective objective = problem.objective().with_communicator(MPI_COMM_SELF);
+  BaselineOutcome outcome;
+  if (const auto *deconvolution = dynamic_cast<const SparseDeconvolution *>(&problem)) {
+    const auto &prm = deconvolution->parameters();
+    require(prm.huber_width == 0.0 && prm.lambda > 0.0,
+            "The random-features baseline of sparse deconvolution is the LASSO: it needs the "
+            "exact l1 penalty (Huber width = 0, Regularization > 0).");
+    for (std::size_t j = 0; j < m; ++j)
+      atoms[j][1] = 1.0; // unit atoms ψ(· − x_j)
+    const ConvexResult result = solve_weights(objective, atoms, prm.lambda, tolerance, 5000000);
+    outcome.F = result.value;
+    outcome.certificate = result.gap;
+    outcome.iterations = result.iterations;
+  } else if (const auto *network = dynamic_cast<const TwoLayerNetwork *>(&problem)) {
+    const auto &prm = network->parameters();
+    require(prm.weight_decay == 0.0 && prm.loss == "square",
+            "The random-features baseline of a two-layer network is least squares in the output "
+            "weights: it needs the square loss and Weight decay = 0.");
+    for (std::size_t j = 0; j < m; ++j)
+      atoms[j][0] = 1.0; // unit output weight a = 1: φ = σ(w_j · x)
+    const auto [c, certificate] = least_squares(objective, atoms);
+    // the value through the kernel: μ = (1/m) Σ_j δ_{(m c_j, w_j)} has f = Σ_j c_j σ(w_j · x)
+    WeightedCloud cloud(atoms.dim);
+    for (std::size_t j = 0; j < m; ++j) {
+      cloud.push_back(atoms[j], 1.0 / m);
+      cloud.position(j)[0] = m * c[j];
+    }
+    const Objective::State state = objective.evaluate(cloud);
+    outcome.F = state.value();
+    outcome.certificate = certificate;
+    outcome.iterations = 1;
+  } else
+    throw InputError("Run mode = paper: the random-features baseline is defined for sparse "
+                     "deconvolution and the two-layer network, not " +
+                     problem.name() + ".");
+  outcome.wall = wall.wall_time();
+  return outcome;
+}
+
+namespace {
+StatisticsTable paper_table() {
+  StatisticsTable table;
+  table.add_column("seed", "problem instance s (problem Seed + s)");
+  table.add_column("m", "number of particles or random features");
+  table.add_column("method", "particles (non-convex gradient flow) or random_features (convex "
+                             "minimization over the weights, positions fixed at mu0 samples)");
+  table.add_column("F", "F at the end of the run (particles) or at the convex optimum (baseline)");
+  table.add_column("F*", "the optimum over all measures (Problem::optimal_value)");
+  table.add_column("F - F*", "excess loss");
+  table.add_column("certificate", "particles: (F - F*) / F* (nan when F* = 0); random "
+                                  "features: LASSO duality gap, or least-squares relative "
+                                  "optimality residual");
+  table.add_column("iterations", "particle steps, or solver iterations");
+  table.add_column("t", "mean-field time reached (particles)");
+  table.add_column("stop", "why a particle run ended: optimum, stalled, end_time, iterations "
+                           "(baseline: certified)");
+  table.add_column("wall time", "seconds for this run");
+  return table;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+} // namespace
+
+std::vector<PaperRecord>
+run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_problem,
+          const RunParameters &run, const ParticleParameters &particles,
+          const PaperParameters &paper, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  const bool root = dealii::Utilities::MPI::this_mpi_process(comm) == 0;
+  const unsigned int rank = dealii::Utilities::MPI::this_mpi_process(comm),
+                     n_ranks = dealii::Utilities::MPI::n_mpi_processes(comm);
+  dealii::Timer total(comm, true);
+  StatisticsTable table = paper_table();
+  std::vector<PaperRecord> records;
+  auto add = [&](const PaperRecord &r) {
+    records.push_back(r);
+    const double excess = r.F - r.F_star;
+    std::string stop = r.reason;
+    std::replace(stop.begin(), stop.end(), ' ', '_');
+    table.add_row(
+        {static_cast<long long>(r.seed), static_cast<long long>(r.m),
+         r.method == "particles" ? std::string("particles") : std::string("random_features"), r.F,
+         r.F_star, excess, r.certificate, static_cast<long long>(r.iterations), r.time, stop,
+         r.wall});
+    if (root)
+      table.write(run.output_directory + "/paper");
+  };
+
+  for (unsigned int s = 0; s < paper.n_seeds; ++s) {
+    const std::unique_ptr<Problem> problem = make_problem(s);
+    const std::optional<double> F_star = problem->optimal_value();
+    require(F_star.has_value(), "Run mode = paper needs a problem whose optimum F* is known: "
+                                "sparse deconvolution with the exact l1 penalty (Huber width = "
+                                "0), or a two-layer network with the square loss and Weight "
+                                "decay = 0.");
+    pcout << "\n  instance s = " << s << ": F* = " << std::setprecision(12) << *F_star
+          << std::setprecision(6) << "\n";
+    for (const unsigned int m : paper.particle_numbers) {
+      ParticleParameters p = particles;
+      p.n_particles = m;
+      p.seed = particles.seed + s;
+      p.check_consistency(*problem);
+      ParticleSystem system(*problem, p, comm);
+      const auto [first, end] = ParticleSystem::local_range(m, rank, n_ranks);
+      system.set_positions(initial_particles(*problem, p, first, end - first), first);
+      const ParticleOutcome flow = run_to_convergence(system, p, paper, F_star);
+      PaperRecord r;
+      r.seed = s;
+      r.m = m;
+      r.method = "particles";
+      r.F = flow.F;
+      r.F_star = *F_star;
+      r.certificate =
+          *F_star > 0 ? (flow.F - *F_star) / *F_star : std::numeric_limits<double>::quiet_NaN();
+      r.iterations = flow.iterations;
+      r.time = flow.time;
+      r.reason = flow.reason;
+      r.wall = flow.wall;
+      add(r);
+      pcout << "    m = " << std::setw(5) << m << "  particles: F - F* = " << std::setw(11)
+            << flow.F - *F_star << " (" << flow.reason << ", " << flow.iterations
+            << " steps, t = " << flow.time << ", " << flow.wall << " s)";
+      if (paper.random_features) {
+        const BaselineOutcome rf = random_features_baseline(*problem, m, particles.seed + 1000 + s,
+                                                            paper.baseline_tolerance);
+        PaperRecord b;
+        b.seed = s;
+        b.m = m;
+        b.method = "random features";
+        b.F = rf.F;
+        b.F_star = *F_star;
+        b.certificate = rf.certificate;
+        b.iterations = rf.iterations;
+        b.time = std::numeric_limits<double>::quiet_NaN();
+        b.reason = "certified";
+        b.wall = rf.wall;
+        add(b);
+        pcout << "   random features: F - F* = " << std::setw(11) << rf.F - *F_star << " ("
+              << rf.wall << " s)";
+      }
+      pcout << std::endl;
+    }
+  }
+
+  // per m and method: the median and the range of the excess over the instances
+  StatisticsTable summary;
+  summary.add_column("m", "number of particles or random features");
+  summary.add_column("particles median", "median over instances of F - F*, particle flow");
+  summary.add_column("particles min", "smallest F - F*, particle flow");
+  summary.add_column("particles max", "largest F - F*, particle flow");
+  summary.add_column("random features median", "median of F - F*, convex baseline (nan: off)");
+  summary.add_column("random features min", "smallest F - F*, convex baseline");
+  summary.add_column("random features max", "largest F - F*, convex baseline");
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const unsigned int m : paper.particle_numbers) {
+    std::map<std::string, std::vector<double>> excess;
+    for (const PaperRecord &r : records)
+      if (r.m == m)
+        excess[r.method].push_back(r.F - r.F_star);
+    std::vector<StatisticsTable::Value> row{static_cast<long long>(m)};
+    for (const std::string method : {"particles", "random features"}) {
+      const auto &v = excess[method];
+      row.push_back(v.empty() ? nan : median(v));
+      row.push_back(v.empty() ? nan : *std::min_element(v.begin(), v.end()));
+      row.push_back(v.empty() ? nan : *std::max_element(v.begin(), v.end()));
+    }
+    summary.add_row(row);
+  }
+  if (root)
+    summary.write(run.output_directory + "/paper_summary");
+  pcout << "\n  the whole study: " << total.wall_time() << " s wall time\n";
+  return records;
+}
+} // namespace MeanField
