@@ -1,4 +1,5 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/parallel.h>
 #include <meanfield/io/particle_output.h>
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/particles/driver.h>
@@ -87,9 +88,54 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
       DataOutBase::write_pvd_record(pvd, pvd_records);
     }
   };
-  auto write_statistics = [&]() {
+  // θ of every particle at (about) multiples of the trajectory interval, gathered on rank 0
+  StatisticsTable trajectories;
+  trajectories.add_column("iteration", "step number n");
+  trajectories.add_column("t", "mean-field time");
+  trajectories.add_column("id", "global particle index i");
+  const std::vector<std::string> names = problem.coordinate_names();
+  for (unsigned int i = 0; i < problem.dimension(); ++i)
+    trajectories.add_column(problem.dimension() <= 4 ? names[i] : "theta_" + std::to_string(i),
+                            "coordinate " + std::to_string(i + 1) + " of theta_i(t)");
+  double next_trajectory = 0.0;
+  if (root && parameters.trajectory_interval > 0)
+    if (const std::optional<WeightedCloud> truth = problem.ground_truth()) {
+      // the measure the paths should reach (for the pictures): θ*_j and its weight
+      StatisticsTable table_truth;
+      for (unsigned int i = 0; i < problem.dimension(); ++i)
+        table_truth.add_column(problem.dimension() <= 4 ? names[i] : "theta_" + std::to_string(i),
+                               "coordinate " + std::to_string(i + 1) + " of theta*_j");
+      table_truth.add_column("weight", "w_j of the ground-truth measure sum_j w_j delta_theta*_j");
+      for (std::size_t j = 0; j < truth->size(); ++j) {
+        std::vector<StatisticsTable::Value> row(problem.dimension() + 1);
+        for (unsigned int i = 0; i < problem.dimension(); ++i)
+          row[i] = truth->position(j)[i];
+        row[problem.dimension()] = truth->weights[j];
+        table_truth.add_row(row);
+      }
+      table_truth.write(directory + "/ground_truth");
+    }
+  auto record_trajectories = [&](const double t) {
+    const unsigned int d = problem.dimension();
+    std::vector<double> local(system.cloud().points.coordinates);
+    const std::vector<double> all = gather_all(local, comm);
     if (root)
+      for (std::size_t j = 0; j < all.size() / d; ++j) {
+        std::vector<StatisticsTable::Value> row(d + 3);
+        row[0] = static_cast<long long>(system.iteration());
+        row[1] = t;
+        row[2] = static_cast<long long>(j);
+        for (unsigned int i = 0; i < d; ++i)
+          row[3 + i] = all[j * d + i];
+        trajectories.add_row(row);
+      }
+  };
+  auto write_statistics = [&]() {
+    if (root) {
       table.write(directory + "/statistics");
+      if (parameters.trajectory_interval > 0)
+        trajectories.write(directory + "/trajectories");
+    }
   };
 
   const bool backtracking = parameters.step_control == "backtracking";
@@ -131,6 +177,11 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
       throw RunError(message.str());
     }
     const double t = system.time();
+    if (parameters.trajectory_interval > 0 && t >= next_trajectory - tolerance) {
+      record_trajectories(t);
+      while (next_trajectory <= t + tolerance)
+        next_trajectory += parameters.trajectory_interval;
+    }
     const bool output_due =
         t >= next_output - tolerance || (run.output_steps > 0 && n % run.output_steps == 0);
     if (output_due) {

@@ -53,6 +53,11 @@ void ParticleParameters::declare_parameters(dealii::ParameterHandler &prm) {
                     "The run stops after this many steps at the latest.");
   prm.declare_entry("Stationarity tolerance", "0", Double(0),
                     "Stop when int |grad F'|^2 dmu_m falls below this value (0: never).");
+  prm.declare_entry(
+      "Trajectory interval", "0", Double(0),
+      "Record every particle's theta into <Output/Directory>/trajectories whenever t passes a "
+      "multiple of this interval (mean-field time; 0: off): the paths drawn by "
+      "postprocess/plot_trajectories.py.");
   prm.declare_entry("Statistics interval", "1", Integer(1),
                     "k: a row of the statistics table every k iterations (and at the output "
                     "times and the end); stiff problems take 10^5-10^6 small steps.");
@@ -73,6 +78,7 @@ void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
   max_iterations = prm.get_integer("Maximum number of iterations");
   stationarity_tolerance = prm.get_double("Stationarity tolerance");
   statistics_interval = prm.get_integer("Statistics interval");
+  trajectory_interval = prm.get_double("Trajectory interval");
   prm.leave_subsection();
 }
 

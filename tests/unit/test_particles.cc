@@ -321,4 +321,61 @@ TEST(ParticlesInput, InconsistentChoicesAreRefused) {
   EXPECT_THROW(
       ParticleSetup(one_spike + "subsection Particles\n set Initialization = sphere\nend\n"),
       InputError);
+  // the descent test of backtracking needs a smooth feature and a one-step integrator
+  EXPECT_THROW(ParticleSetup(relu + "subsection Particles\n set Integrator = euler\n"
+                                    " set Step control = backtracking\nend\n"),
+               InputError);
+  EXPECT_THROW(ParticleSetup(one_spike + "subsection Particles\n set Integrator = rk2\n"
+                                         " set Step control = backtracking\nend\n"),
+               InputError);
+}
+
+// Step control = backtracking on E1 (V = ½(θ − c)ᵀK(θ − c)): every accepted step decreases F by
+// at least |Δθ|²_μ/(2η), the step grows from a tiny start to the stability scale 1/K_max, and the
+// particles reach the minimizer c in far fewer steps than the starting η would need.
+TEST(ParticlesBacktracking, DescentTestAndGrowingSteps) {
+  ParticleSetup setup("set Dimension = 2\nsubsection Problem\n set Type = potential drift\n"
+                      "end\nsubsection Particles\n set Number of particles = 7\n"
+                      " set Integrator = euler\n set Step control = backtracking\n"
+                      " set Step = 1e-4\nend\n");
+  ParticleSystem &system = *setup.system;
+  double eta = 1e-4, largest = 0.0;
+  ParticleSystem::Diagnostics d = system.prepare_step();
+  unsigned int steps = 0;
+  for (; steps < 400 && d.F > 1e-24; ++steps) {
+    const std::vector<double> before = system.cloud().points.coordinates;
+    const double taken = system.advance(1e300, eta);
+    const ParticleSystem::Diagnostics after = system.prepare_step();
+    double moved = 0.0;
+    for (std::size_t k = 0; k < before.size(); ++k)
+      moved += (system.cloud().points.coordinates[k] - before[k]) *
+               (system.cloud().points.coordinates[k] - before[k]) / 7.0;
+    EXPECT_LE(after.F, d.F - 0.5 * moved / taken + 1e-15 * d.F) << steps;
+    largest = std::max(largest, taken);
+    d = after;
+  }
+  EXPECT_LE(d.F, 1e-24);   // V ≥ 0 vanishes only at c
+  EXPECT_LT(steps, 400u);  // η = 1e-4 fixed: ~ 1e5 steps for F to fall by 1e-24
+  EXPECT_GT(largest, 0.1); // grown by 10³ from the first step
+}
+
+// A rejected step leaves no trace: the accepted step of backtracking_step() from a far too large
+// trial equals one complete_step() of the same length from the same start, bit for bit.
+TEST(ParticlesBacktracking, RejectedStepsRestoreTheState) {
+  const std::string text = one_spike + "subsection Particles\n set Number of particles = 10\n"
+                                       " set Initialization = evenly spaced\n"
+                                       " set Integrator = forward-backward\n"
+                                       " set Step control = backtracking\nend\n";
+  ParticleSetup a(text), b(text);
+  a.run_steps(200, 1e-4); // away from the symmetric start
+  b.run_steps(200, 1e-4);
+  a.system->prepare_step();
+  const double taken = a.system->backtracking_step(10.0);
+  EXPECT_LT(taken, 10.0 / 8); // at least three rejections
+  b.system->prepare_step();
+  b.system->complete_step(taken);
+  EXPECT_EQ(a.system->cloud().points.coordinates, b.system->cloud().points.coordinates);
+  EXPECT_EQ(a.system->time(), b.system->time());
+  EXPECT_EQ(a.system->iteration(), b.system->iteration());
+  EXPECT_EQ(a.system->prepare_step().F, b.system->prepare_step().F);
 }

@@ -2,6 +2,8 @@
 
 #include <deal.II/base/parallel.h>
 
+#include <mpi.h>
+
 #include <cstddef>
 #include <vector>
 
@@ -51,4 +53,8 @@ void reduce_over_blocks(const std::size_t n, const std::size_t block_size, const
       result[i] += row[i];
   }
 }
+
+/// Every rank's values of @p local, concatenated in rank order on every rank (MPI_Allgatherv;
+/// on one rank, a copy). Collective.
+std::vector<double> gather_all(const std::vector<double> &local, MPI_Comm comm);
 } // namespace MeanField

@@ -22,6 +22,7 @@ struct ParticleParameters {
   unsigned int max_iterations;
   double stationarity_tolerance;
   unsigned int statistics_interval; ///< a statistics row every k iterations
+  double trajectory_interval;       ///< θ of every particle every Δt into `trajectories` (0: off)
 
   static void declare_parameters(dealii::ParameterHandler &prm);
   void parse_parameters(dealii::ParameterHandler &prm);
