@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Usage: compare_serial_mpi.sh <meanfield> "<mpiexec -np 2>" <file.prm> <work-dir> [table]
+# Usage: compare_serial_mpi.sh <meanfield> "<mpiexec -np 2>" <file.prm> <work-dir> [table
+#        [more meanfield arguments, e.g. --set ...]]
 # Runs the parameter file serially and on 2 MPI ranks and compares the two tables (default:
 # statistics) column by column to a relative 1e-12 (the last column, a wall time, is skipped).
 set -euo pipefail
@@ -8,9 +9,10 @@ mpiexec=$2
 prm=$3
 work=$4
 table=${5:-statistics}
+shift $(($# < 5 ? $# : 5))
 rm -rf "$work"
-"$meanfield" "$prm" --set "Output/Directory=$work/serial" > /dev/null
-$mpiexec "$meanfield" "$prm" --set "Output/Directory=$work/np2" > /dev/null
+"$meanfield" "$prm" "$@" --set "Output/Directory=$work/serial" > /dev/null
+$mpiexec "$meanfield" "$prm" "$@" --set "Output/Directory=$work/np2" > /dev/null
 paste -d '\n' <(grep -v '^#' "$work/serial/$table") <(grep -v '^#' "$work/np2/$table") |
   awk 'NR % 2 == 1 { n = split($0, a, " "); next }
        { m = split($0, b, " ");

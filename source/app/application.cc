@@ -334,11 +334,6 @@ int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
 // instance s is the problem of the .prm with its Seed raised by s.
 int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
                    const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
-  ParticleParameters particles;
-  particles.parse_parameters(prm);
-  particles.check_consistency(problem);
-  PaperParameters paper;
-  paper.parse_parameters(prm);
   prm.enter_subsection("Problem");
   const std::string type = prm.get("Type");
   const std::string section = type == "sparse deconvolution" ? "Sparse deconvolution"
@@ -352,6 +347,11 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
           "Run mode = paper needs a known optimum F*: sparse deconvolution with Huber width = 0 "
           "and Regularization > 0, or a two-layer network with the square loss and Weight decay "
           "= 0.");
+  ParticleParameters particles;
+  particles.parse_parameters(prm);
+  particles.check_consistency(problem);
+  PaperParameters paper;
+  paper.parse_parameters(prm);
   auto seed_entry = [&](const long long value) {
     prm.enter_subsection("Problem");
     prm.enter_subsection(section);
