@@ -59,8 +59,8 @@ def title_of(directory):
         return "sparse deconvolution (d = 2), m0 = %s spikes" % read_parameter(
             directory, "Number of spikes", "?")
     if kind == "two-layer network":
-        return "ReLU network (d = %s), m0 = %s neurons" % (
-            read_parameter(directory, "Dimension", "?"),
+        return "ReLU network (d_in = %s), m0 = %s neurons" % (
+            read_parameter(directory, "Input dimension", "?"),
             read_parameter(directory, "Number of teacher neurons", "?"))
     return os.path.basename(os.path.normpath(directory))
 
@@ -72,7 +72,7 @@ def panel(ax, directory):
     floor_parameter = float(read_parameter(directory, "Excess floor", "1e-10"))
     # the excess a run that "reached the optimum" has at most; for F* = 0 use the smallest seen
     positive = [float(r[col["F - F*"]]) for r in rows if float(r[col["F - F*"]]) > 0]
-    floor = floor_parameter * f_star.max() if f_star.max() > 0 else min(positive + [1e-16])
+    floor = floor_parameter * f_star.max() if f_star.max() > 0 else min(positive or [1e-16])
     for method in ("particles", "random_features"):
         mine = [r for r in rows if r[col["method"]] == method]
         if not mine:

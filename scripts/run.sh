@@ -20,8 +20,14 @@ fi
 OUTPUT=$(sed -n 's/^Output directory: //p' "$LOG" | tail -1)
 echo
 echo "== results in $OUTPUT:"
-if [ -f "$OUTPUT/comparison" ] && /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
-  /usr/bin/python3 "$MEANFIELD_ROOT/postprocess/plot_comparison.py" "$OUTPUT" > /dev/null
+# The figures of the run's tables (Debian's python3 with numpy and matplotlib).
+if /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+  for pair in comparison:plot_comparison study:plot_convergence paper:plot_paper \
+              trajectories:plot_trajectories; do
+    if [ -f "$OUTPUT/${pair%%:*}" ]; then
+      /usr/bin/python3 "$MEANFIELD_ROOT/postprocess/${pair##*:}.py" "$OUTPUT" > /dev/null
+    fi
+  done
 fi
 ls -1 "$OUTPUT" | sed 's/^/     /'
 pvd=$(ls "$OUTPUT"/*.pvd 2>/dev/null || true)

@@ -19,6 +19,10 @@ void for_each_block(const std::size_t n, const std::size_t block_size, const Fun
   if (n == 0)
     return;
   const std::size_t n_blocks = (n + block_size - 1) / block_size;
+  if (n_blocks == 1) { // no task to spawn (small clouds: particle steps of microseconds)
+    f(0, n, 0);
+    return;
+  }
   dealii::parallel::apply_to_subranges(
       std::size_t(0), n_blocks,
       [&](const std::size_t first_block, const std::size_t end_block) {
