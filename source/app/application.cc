@@ -28,6 +28,7 @@
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <type_traits>
 
 namespace MeanField {
 namespace {
@@ -330,6 +331,23 @@ int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
   return 0;
 }
 
+// The mesh-based run modes are compiled for d = 1, 2, 3: f(std::integral_constant<int, d>) for
+// the problem's d, an InputError naming the mode for larger d.
+template <typename Function>
+int dispatch_dimension(const std::string &mode, const unsigned int d, const Function &f) {
+  require(d <= 3, "The PDE is solved for d <= 3 (Run mode = " + mode +
+                      " needs it), but the problem has d = " + std::to_string(d) +
+                      ". Use fewer input dimensions, or Run mode = particles for large d.");
+  switch (d) {
+  case 1:
+    return f(std::integral_constant<int, 1>());
+  case 2:
+    return f(std::integral_constant<int, 2>());
+  default:
+    return f(std::integral_constant<int, 3>());
+  }
+}
+
 // Run mode = paper: the excess loss at convergence against m (paper/experiment.h). Problem
 // instance s is the problem of the .prm with its Seed raised by s.
 int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
@@ -415,41 +433,19 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
     run.parse_parameters(prm);
     const std::unique_ptr<Problem> problem = create_problem(prm, comm);
     run.check_consistency(*problem);
+    const unsigned int d = problem->dimension();
     if (run.run_mode == "pde")
-      switch (problem->dimension()) {
-      case 1:
-        return run_pde_mode<1>(prm, cl, run, *problem, comm, pcout);
-      case 2:
-        return run_pde_mode<2>(prm, cl, run, *problem, comm, pcout);
-      default:
-        return run_pde_mode<3>(prm, cl, run, *problem, comm, pcout);
-      }
-    if (run.run_mode == "study") {
-      require(problem->dimension() <= 3,
-              "Run mode = study needs the PDE, which is solved for d <= 3 (here d = " +
-                  std::to_string(problem->dimension()) + ").");
-      switch (problem->dimension()) {
-      case 1:
-        return run_study_mode<1>(prm, cl, run, *problem, comm, pcout);
-      case 2:
-        return run_study_mode<2>(prm, cl, run, *problem, comm, pcout);
-      default:
-        return run_study_mode<3>(prm, cl, run, *problem, comm, pcout);
-      }
-    }
-    if (run.run_mode == "compare") {
-      require(problem->dimension() <= 3,
-              "Run mode = compare needs the PDE, which is solved for d <= 3 (here d = " +
-                  std::to_string(problem->dimension()) + ").");
-      switch (problem->dimension()) {
-      case 1:
-        return run_compare_mode<1>(prm, cl, run, *problem, comm, pcout);
-      case 2:
-        return run_compare_mode<2>(prm, cl, run, *problem, comm, pcout);
-      default:
-        return run_compare_mode<3>(prm, cl, run, *problem, comm, pcout);
-      }
-    }
+      return dispatch_dimension("pde", d, [&](auto dim) {
+        return run_pde_mode<decltype(dim)::value>(prm, cl, run, *problem, comm, pcout);
+      });
+    if (run.run_mode == "study")
+      return dispatch_dimension("study", d, [&](auto dim) {
+        return run_study_mode<decltype(dim)::value>(prm, cl, run, *problem, comm, pcout);
+      });
+    if (run.run_mode == "compare")
+      return dispatch_dimension("compare", d, [&](auto dim) {
+        return run_compare_mode<decltype(dim)::value>(prm, cl, run, *problem, comm, pcout);
+      });
     if (run.run_mode == "particles")
       return run_particles_mode(prm, cl, run, *problem, comm, pcout);
     if (run.run_mode == "paper")

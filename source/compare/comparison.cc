@@ -42,6 +42,20 @@ void ComparisonParameters::parse_parameters(dealii::ParameterHandler &prm) {
   prm.leave_subsection();
 }
 
+void add_metric_columns(StatisticsTable &table, const unsigned int dim, const std::string &mu,
+                        const std::string &nu) {
+  const std::string pair = "(" + mu + ", " + nu + ")";
+  table.add_column("energy gap", "|F(" + mu + ") - F(" + nu + ")|");
+  table.add_column("prediction distance",
+                   "||f_" + mu + " - f_" + nu + "|| in L2(rho) over the data");
+  table.add_column("MMD", "Gaussian MMD" + pair +
+                              " of bandwidth Comparison/MMD bandwidth, by "
+                              "Comparison/MMD features random Fourier features");
+  table.add_column(dim == 1 ? "W1" : "sliced W2",
+                   dim == 1 ? "W1" + pair + " on the line, exact (cells uniform)"
+                            : "sliced W2" + pair + " over Comparison/Sliced directions directions");
+}
+
 ComparisonMetrics compare_measures(const WeightedCloud &particle_cloud,
                                    const Objective::State &particle_state,
                                    const WeightedCloud &mesh_cloud,
@@ -89,13 +103,7 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
   table.add_column("time", "the output time t");
   table.add_column("F pde", "F(mu_h), the finite-volume measure (cell masses at the centres)");
   table.add_column("F particles", "F(mu_m), mu_m = (1/m) sum_i delta_theta_i");
-  table.add_column("energy gap", "|F(mu_m) - F(mu_h)|");
-  table.add_column("prediction distance", "||f_mu_m - f_mu_h|| in L2(rho) over the data");
-  table.add_column("MMD", "Gaussian MMD(mu_m, mu_h) of bandwidth Comparison/MMD bandwidth, by "
-                          "random Fourier features");
-  table.add_column(dim == 1 ? "W1" : "sliced W2",
-                   dim == 1 ? "W1(mu_m, mu_h) on the line, exact (mu_h uniform in each cell)"
-                            : "sliced W2(mu_m, mu_h) over Comparison/Sliced directions directions");
+  add_metric_columns(table, dim, "mu_m", "mu_h");
   table.add_column("pde steps", "finite-volume time steps so far");
   table.add_column("particle iterations", "particle steps so far");
   table.add_column("wall time", "seconds since the start of the time loop");

@@ -1,6 +1,6 @@
 #include <meanfield/base/exceptions.h>
-#include <meanfield/base/random.h>
 #include <meanfield/base/parallel.h>
+#include <meanfield/base/random.h>
 #include <meanfield/compare/metrics.h>
 
 #include <deal.II/base/mpi.h>

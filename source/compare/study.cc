@@ -241,10 +241,7 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
   StatisticsTable pde_error;
   pde_error.add_column("time", "recorded time");
   pde_error.add_column("cells", "cells of the reference mesh");
-  pde_error.add_column("energy gap", "|F(mu_h) - F(mu_h/2^k)|, k = Study/Reference refinements");
-  pde_error.add_column("prediction distance", "||f_mu_h - f_mu_ref|| in L2(rho)");
-  pde_error.add_column("MMD", "MMD(mu_h, mu_ref)");
-  pde_error.add_column(dim == 1 ? "W1" : "sliced W2", "between mu_h and mu_ref");
+  add_metric_columns(pde_error, dim, "mu_h", "mu_ref"); // mu_ref: Study/Reference refinements
   ErrorFloor floor;
   if (study.reference_refinements > 0) {
     PdeParameters fine = pde;
@@ -280,10 +277,7 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
   table.add_column("m", "number of particles");
   table.add_column("seed", "Particles/Seed of the run");
   table.add_column("time", "recorded time");
-  table.add_column("energy gap", "|F(mu_m) - F(mu_h)|");
-  table.add_column("prediction distance", "||f_mu_m - f_mu_h|| in L2(rho)");
-  table.add_column("MMD", "Gaussian MMD(mu_m, mu_h), random features");
-  table.add_column(dim == 1 ? "W1" : "sliced W2", "W1 (d = 1, exact) or sliced W2 (d = 2, 3)");
+  add_metric_columns(table, dim, "mu_m", "mu_h");
   for (const StudyRecord &r : records)
     table.add_row({r.initialization, static_cast<long long>(r.m), static_cast<long long>(r.seed),
                    r.time, r.metrics.energy_gap, r.metrics.prediction_distance, r.metrics.mmd,

@@ -5,6 +5,32 @@
 #include <string>
 
 namespace MeanField {
+namespace {
+// out[q · stride] += f[a] for every grid point q, a = the index of θ_i(q) on axis i: runs of
+// stride(i) consecutive points share it on a full tensor grid (unit-stride loops), the index
+// table gives it otherwise. For a V (or ∂V) that depends on one coordinate.
+void add_axis_function(const GridPointSet &grid, const unsigned int i, const std::vector<double> &f,
+                       double *out, const std::size_t stride = 1) {
+  const std::size_t n = grid.size();
+  if (grid.full_tensor) {
+    const std::size_t run = grid.stride(i);
+    for (std::size_t start = 0, b = 0; start < n; start += run, ++b) {
+      const double v = f[b % f.size()];
+      if (stride == 1) // the unit-stride loop the compiler vectorizes
+        for (std::size_t q = start; q < start + run; ++q)
+          out[q] += v;
+      else
+        for (std::size_t q = start; q < start + run; ++q)
+          out[q * stride] += v;
+    }
+    return;
+  }
+  const unsigned int d = grid.dim();
+  for (std::size_t q = 0; q < n; ++q)
+    out[q * stride] += f[grid.index[q * d + i]];
+}
+} // namespace
+
 void Regularizer::add_to(const PointSet &queries, double *values, double *gradients) const {
   const unsigned int d = queries.dim;
   std::vector<double> g(d);
@@ -138,26 +164,9 @@ void L1Coordinate::add_to(const GridPointSet &queries, double *values, double *g
     V[j] = value_of(axis[j]);
     dV[j] = derivative_of(axis[j]);
   }
-  const unsigned int d = queries.dim();
-  const std::size_t n = queries.size();
-  if (queries.full_tensor) {
-    const std::size_t run = queries.stride(c);
-    for (std::size_t start = 0, b = 0; start < n; start += run, ++b) {
-      const double v = V[b % axis.size()], dv = dV[b % axis.size()];
-      for (std::size_t q = start; q < start + run; ++q)
-        values[q] += v;
-      if (gradients != nullptr)
-        for (std::size_t q = start; q < start + run; ++q)
-          gradients[q * d + c] += dv;
-    }
-    return;
-  }
-  const std::uint32_t *index = queries.index.data() + c;
-  for (std::size_t q = 0; q < n; ++q)
-    values[q] += V[index[q * d]];
+  add_axis_function(queries, c, V, values);
   if (gradients != nullptr)
-    for (std::size_t q = 0; q < n; ++q)
-      gradients[q * d + c] += dV[index[q * d]];
+    add_axis_function(queries, c, dV, gradients + c, queries.dim());
 }
 
 void L1Coordinate::add_partial(const GridPointSet &queries, const unsigned int i,
@@ -168,19 +177,7 @@ void L1Coordinate::add_partial(const GridPointSet &queries, const unsigned int i
   std::vector<double> dV(axis.size());
   for (std::size_t j = 0; j < axis.size(); ++j)
     dV[j] = derivative_of(axis[j]);
-  const std::size_t n = queries.size();
-  if (queries.full_tensor) {
-    const std::size_t run = queries.stride(c);
-    for (std::size_t start = 0, b = 0; start < n; start += run, ++b) {
-      const double dv = dV[b % axis.size()];
-      for (std::size_t q = start; q < start + run; ++q)
-        out[q] += dv;
-    }
-    return;
-  }
-  const unsigned int d = queries.dim();
-  for (std::size_t q = 0; q < n; ++q)
-    out[q] += dV[queries.index[q * d + c]];
+  add_axis_function(queries, c, dV, out);
 }
 
 void L1Coordinate::gradient(const double *theta, const unsigned int dim, double *gradient) const {
@@ -271,18 +268,6 @@ void QuadraticPotential::add_partial(const GridPointSet &queries, const unsigned
   std::vector<double> dV(axis.size());
   for (std::size_t j = 0; j < axis.size(); ++j)
     dV[j] = K[i] * (axis[j] - c[i]);
-  const std::size_t n = queries.size();
-  if (queries.full_tensor) {
-    const std::size_t run = queries.stride(i);
-    for (std::size_t start = 0, b = 0; start < n; start += run, ++b) {
-      const double dv = dV[b % axis.size()];
-      for (std::size_t q = start; q < start + run; ++q)
-        out[q] += dv;
-    }
-    return;
-  }
-  const unsigned int d = queries.dim();
-  for (std::size_t q = 0; q < n; ++q)
-    out[q] += dV[queries.index[q * d + i]];
+  add_axis_function(queries, i, dV, out);
 }
 } // namespace MeanField

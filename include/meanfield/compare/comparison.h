@@ -1,6 +1,7 @@
 #pragma once
 
 #include <meanfield/app/parameters.h>
+#include <meanfield/io/statistics_table.h>
 #include <meanfield/particles/parameters.h>
 #include <meanfield/particles/particle_system.h>
 #include <meanfield/pde/finite_volume.h>
@@ -30,6 +31,11 @@ struct ComparisonMetrics {
   double mmd;                 ///< Gaussian MMD by random features
   double wasserstein;         ///< W1 (d = 1, exact) or sliced W2 (d = 2, 3)
 };
+
+/// The four ComparisonMetrics columns of a table, between the measures named @p mu and @p nu
+/// (the comparison, study and study_pde_error tables), W1 or sliced W2 by the dimension.
+void add_metric_columns(StatisticsTable &table, unsigned int dim, const std::string &mu,
+                        const std::string &nu);
 
 /**
  * The metrics between a particle measure and a finite-volume measure (cell masses at the cell
