@@ -1,6 +1,16 @@
 #include <meanfield/base/parallel.h>
 
+#include <deal.II/base/multithread_info.h>
+
+// OpenBLAS's control, resolved at run time: null when libblas is another implementation.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
 namespace MeanField {
+void share_blas_threads() {
+  if (openblas_set_num_threads != nullptr)
+    openblas_set_num_threads(static_cast<int>(dealii::MultithreadInfo::n_threads()));
+}
+
 std::vector<double> gather_all(const std::vector<double> &local, MPI_Comm comm) {
   int n_ranks = 1;
   MPI_Comm_size(comm, &n_ranks);

@@ -1,4 +1,5 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/parallel.h>
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/objective/loss.h>
 #include <meanfield/paper/convex.h>
@@ -45,6 +46,11 @@ void PaperParameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.declare_entry("Baseline tolerance", "1e-9", Double(1e-15, 1),
                     "Relative duality gap to which the LASSO of the random-features baseline is "
                     "solved (sparse deconvolution).");
+  prm.declare_entry(
+      "Distribute runs", "true", Bool(),
+      "true: the runs of an instance are dealt to the MPI ranks, each run on one rank "
+      "(the results are the same bits on any number of ranks); false: every run "
+      "uses all ranks (for m too large for one core).");
   prm.declare_entry("Random features", "true", Bool(),
                     "Also run the convex baseline: positions fixed at m i.i.d. samples of mu0, "
                     "only the weights optimized.");
@@ -62,6 +68,7 @@ void PaperParameters::parse_parameters(dealii::ParameterHandler &prm) {
   stall_window = prm.get_integer("Stall window");
   baseline_tolerance = prm.get_double("Baseline tolerance");
   random_features = prm.get_bool("Random features");
+  distribute_runs = prm.get_bool("Distribute runs");
   prm.leave_subsection();
   for (std::size_t i = 1; i < particle_numbers.size(); ++i)
     require(particle_numbers[i] > particle_numbers[i - 1],
@@ -80,12 +87,14 @@ ParticleOutcome run_to_convergence(ParticleSystem &system, const ParticleParamet
     const unsigned long n = system.iteration();
     if (n == 0)
       F0 = F_mark = d.F;
-    if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300))
-      throw RunError("Run mode = paper: F grew from " + std::to_string(F0) + " to " +
-                     std::to_string(d.F) + " after " + std::to_string(n) +
-                     " steps of a particle run with m = " + std::to_string(parameters.n_particles) +
-                     ": lower Particles/Step (try " + std::to_string(parameters.step / 10) +
-                     ") or use Step control = backtracking.");
+    if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300)) {
+      std::ostringstream message;
+      message << "Run mode = paper: F grew from " << F0 << " to " << d.F << " after " << n
+              << " steps of the particle run with m = " << parameters.n_particles
+              << ": Particles/Step = " << parameters.step << " is too large; lower it (try "
+              << parameters.step / 10 << ").";
+      throw RunError(message.str());
+    }
     outcome.F = d.F;
     outcome.time = d.time;
     outcome.iterations = n;
@@ -242,6 +251,88 @@ double median(std::vector<double> v) {
 }
 } // namespace
 
+namespace {
+// One (instance, m) of the study on @p comm: the particle flow, then the random features.
+std::vector<PaperRecord> run_instance(const Problem &problem, const double F_star,
+                                      const unsigned int s, const unsigned int m,
+                                      const ParticleParameters &particles,
+                                      const PaperParameters &paper, MPI_Comm comm) {
+  ParticleParameters p = particles;
+  p.n_particles = m;
+  p.seed = particles.seed + s;
+  p.check_consistency(problem);
+  ParticleSystem system(problem, p, comm);
+  const auto [first, end] =
+      ParticleSystem::local_range(m, dealii::Utilities::MPI::this_mpi_process(comm),
+                                  dealii::Utilities::MPI::n_mpi_processes(comm));
+  system.set_positions(initial_particles(problem, p, first, end - first), first);
+  const ParticleOutcome flow = run_to_convergence(system, p, paper, F_star);
+  std::vector<PaperRecord> records(1);
+  PaperRecord &r = records[0];
+  r.seed = s;
+  r.m = m;
+  r.method = "particles";
+  r.F = flow.F;
+  r.F_star = F_star;
+  r.certificate =
+      F_star > 0 ? (flow.F - F_star) / F_star : std::numeric_limits<double>::quiet_NaN();
+  r.iterations = flow.iterations;
+  r.time = flow.time;
+  r.reason = flow.reason;
+  r.wall = flow.wall;
+  if (paper.random_features) {
+    const BaselineOutcome rf =
+        random_features_baseline(problem, m, particles.seed + 1000 + s, paper.baseline_tolerance);
+    PaperRecord b;
+    b.seed = s;
+    b.m = m;
+    b.method = "random features";
+    b.F = rf.F;
+    b.F_star = F_star;
+    b.certificate = rf.certificate;
+    b.iterations = rf.iterations;
+    b.time = std::numeric_limits<double>::quiet_NaN();
+    b.reason = "certified";
+    b.wall = rf.wall;
+    records.push_back(b);
+  }
+  return records;
+}
+
+// Every rank's records on every rank, as 10 numbers each (the two strings by their index).
+const std::vector<std::string> methods{"particles", "random features"};
+const std::vector<std::string> reasons{"optimum", "stalled", "end time", "iterations", "certified"};
+
+std::vector<PaperRecord> gather_records(const std::vector<PaperRecord> &local, MPI_Comm comm) {
+  constexpr std::size_t width = 10;
+  auto index_of = [](const std::vector<std::string> &list, const std::string &value) {
+    return static_cast<double>(std::find(list.begin(), list.end(), value) - list.begin());
+  };
+  std::vector<double> packed;
+  for (const PaperRecord &r : local)
+    packed.insert(packed.end(), {double(r.seed), double(r.m), index_of(methods, r.method), r.F,
+                                 r.F_star, r.certificate, double(r.iterations), r.time,
+                                 index_of(reasons, r.reason), r.wall});
+  const std::vector<double> all = gather_all(packed, comm);
+  std::vector<PaperRecord> records(all.size() / width);
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    const double *v = all.data() + k * width;
+    PaperRecord &r = records[k];
+    r.seed = static_cast<unsigned int>(v[0]);
+    r.m = static_cast<unsigned int>(v[1]);
+    r.method = methods.at(static_cast<std::size_t>(v[2]));
+    r.F = v[3];
+    r.F_star = v[4];
+    r.certificate = v[5];
+    r.iterations = static_cast<unsigned long>(v[6]);
+    r.time = v[7];
+    r.reason = reasons.at(static_cast<std::size_t>(v[8]));
+    r.wall = v[9];
+  }
+  return records;
+}
+} // namespace
+
 std::vector<PaperRecord>
 run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_problem,
           const RunParameters &run, const ParticleParameters &particles,
@@ -276,51 +367,69 @@ run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_prob
                                 "0), or a two-layer network with the square loss and Weight "
                                 "decay = 0.");
     pcout << "\n  instance s = " << s << ": F* = " << std::setprecision(12) << *F_star
-          << std::setprecision(6) << " (computed in " << optimum_wall << " s)\n";
-    for (const unsigned int m : paper.particle_numbers) {
-      ParticleParameters p = particles;
-      p.n_particles = m;
-      p.seed = particles.seed + s;
-      p.check_consistency(*problem);
-      ParticleSystem system(*problem, p, comm);
-      const auto [first, end] = ParticleSystem::local_range(m, rank, n_ranks);
-      system.set_positions(initial_particles(*problem, p, first, end - first), first);
-      const ParticleOutcome flow = run_to_convergence(system, p, paper, F_star);
-      PaperRecord r;
-      r.seed = s;
-      r.m = m;
-      r.method = "particles";
-      r.F = flow.F;
-      r.F_star = *F_star;
-      r.certificate =
-          *F_star > 0 ? (flow.F - *F_star) / *F_star : std::numeric_limits<double>::quiet_NaN();
-      r.iterations = flow.iterations;
-      r.time = flow.time;
-      r.reason = flow.reason;
-      r.wall = flow.wall;
-      add(r);
-      pcout << "    m = " << std::setw(5) << m << "  particles: F - F* = " << std::setw(11)
-            << flow.F - *F_star << " (" << flow.reason << ", " << flow.iterations
-            << " steps, t = " << flow.time << ", " << flow.wall << " s)";
-      if (paper.random_features) {
-        const BaselineOutcome rf = random_features_baseline(*problem, m, particles.seed + 1000 + s,
-                                                            paper.baseline_tolerance);
-        PaperRecord b;
-        b.seed = s;
-        b.m = m;
-        b.method = "random features";
-        b.F = rf.F;
-        b.F_star = *F_star;
-        b.certificate = rf.certificate;
-        b.iterations = rf.iterations;
-        b.time = std::numeric_limits<double>::quiet_NaN();
-        b.reason = "certified";
-        b.wall = rf.wall;
-        add(b);
-        pcout << "   random features: F - F* = " << std::setw(11) << rf.F - *F_star << " ("
-              << rf.wall << " s)";
+          << std::setprecision(6) << " (computed in " << optimum_wall << " s)"
+          << (paper.distribute_runs && n_ranks > 1
+                  ? ", runs dealt to " + std::to_string(n_ranks) + " ranks"
+                  : std::string())
+          << std::endl;
+    // Distributed: the values of m, largest first, dealt to the ranks in snake order, each run on
+    // its rank alone (the same bits on any number of ranks); otherwise every run on all ranks.
+    std::vector<unsigned int> mine;
+    std::vector<unsigned int> by_cost(paper.particle_numbers.rbegin(),
+                                      paper.particle_numbers.rend());
+    for (std::size_t k = 0; k < by_cost.size(); ++k) {
+      // snake order (0, 1, ..., P−1, P−1, ..., 0, ...): the largest runs are spread evenly
+      const std::size_t round = k / n_ranks, position = k % n_ranks;
+      const std::size_t owner = round % 2 == 0 ? position : n_ranks - 1 - position;
+      if (!paper.distribute_runs || owner == rank)
+        mine.push_back(by_cost[k]);
+    }
+    const MPI_Comm run_comm = paper.distribute_runs ? MPI_COMM_SELF : comm;
+    std::vector<PaperRecord> local;
+    std::string error; // a rank's failure, re-thrown on every rank (no rank left in a collective)
+    bool input_error = false;
+    try {
+      for (const unsigned int m : mine) {
+        const std::vector<PaperRecord> pair =
+            run_instance(*problem, *F_star, s, m, particles, paper, run_comm);
+        local.insert(local.end(), pair.begin(), pair.end());
       }
-      pcout << std::endl;
+    } catch (const InputError &e) {
+      error = e.what();
+      input_error = true;
+    } catch (const std::exception &e) {
+      error = e.what();
+    }
+    if (paper.distribute_runs) {
+      const std::vector<std::string> errors = dealii::Utilities::MPI::all_gather(comm, error);
+      const std::vector<bool> kinds = dealii::Utilities::MPI::all_gather(comm, input_error);
+      for (std::size_t r = 0; r < errors.size(); ++r)
+        if (!errors[r].empty()) {
+          if (kinds[r])
+            throw InputError(errors[r]);
+          throw RunError(errors[r]);
+        }
+    } else if (!error.empty()) {
+      if (input_error)
+        throw InputError(error);
+      throw RunError(error);
+    }
+    std::vector<PaperRecord> all =
+        paper.distribute_runs ? gather_records(local, comm) : std::move(local);
+    std::sort(all.begin(), all.end(), [](const PaperRecord &a, const PaperRecord &b) {
+      return a.m != b.m ? a.m < b.m : a.method < b.method; // particles before random features
+    });
+    for (const PaperRecord &r : all) {
+      add(r);
+      if (r.method == "particles")
+        pcout << "    m = " << std::setw(5) << r.m << "  particles: F - F* = " << std::setw(11)
+              << r.F - r.F_star << " (" << r.reason << ", " << r.iterations
+              << " steps, t = " << r.time << ", " << r.wall << " s)";
+      else
+        pcout << "   random features: F - F* = " << std::setw(11) << r.F - r.F_star << " ("
+              << r.wall << " s)";
+      if (r.method != "particles" || !paper.random_features)
+        pcout << std::endl;
     }
   }
 

@@ -58,6 +58,10 @@ void reduce_over_blocks(const std::size_t n, const std::size_t block_size, const
   }
 }
 
+/// Sets OpenBLAS's thread count to deal.II's threads per rank (the node's cores shared among its
+/// MPI ranks); nothing when the BLAS is not OpenBLAS. Call after MPI_InitFinalize.
+void share_blas_threads();
+
 /// Every rank's values of @p local, concatenated in rank order on every rank (MPI_Allgatherv;
 /// on one rank, a copy). Collective.
 std::vector<double> gather_all(const std::vector<double> &local, MPI_Comm comm);

@@ -32,6 +32,7 @@ struct PaperParameters {
   unsigned int stall_window;
   double baseline_tolerance; ///< relative duality gap of the LASSO baseline
   bool random_features;      ///< run the convex baseline
+  bool distribute_runs;      ///< deal the runs to the ranks (each run serial) or run each on all
 
   static void declare_parameters(dealii::ParameterHandler &prm);
   void parse_parameters(dealii::ParameterHandler &prm);
