@@ -45,9 +45,13 @@ std::vector<ParticleField> particle_output_fields(const ParticleSystem &system,
   std::vector<ParticleField> fields;
   fields.push_back({"weight", 1, cloud.weights});
   fields.push_back({"first_variation", 1, system.first_variation()});
-  ParticleField velocity{"velocity", d, system.gradients()};
-  for (double &v : velocity.values)
-    v = -v;
+  // −∇F' as a vector in the space of the points: padded with zeros to 3 components for d ≤ 3
+  // (the VTK points are 3D), so ParaView can draw it with glyphs
+  const unsigned int components = d <= 3 ? 3 : d;
+  ParticleField velocity{"velocity", components, std::vector<double>(n * components, 0.0)};
+  for (std::size_t j = 0; j < n; ++j)
+    for (unsigned int i = 0; i < d; ++i)
+      velocity.values[j * components + i] = -system.gradients()[j * d + i];
   fields.push_back(std::move(velocity));
   ParticleField id{"id", 1, std::vector<double>(n)};
   for (std::size_t j = 0; j < n; ++j)

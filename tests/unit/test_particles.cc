@@ -6,6 +6,7 @@
 
 #include <meanfield/app/parameters.h>
 #include <meanfield/base/exceptions.h>
+#include <meanfield/particles/driver.h>
 #include <meanfield/particles/initialization.h>
 #include <meanfield/particles/particle_system.h>
 #include <meanfield/pde/parameters.h>
@@ -16,6 +17,7 @@
 #include <deal.II/base/mpi.h>
 #include <deal.II/base/parameter_handler.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -378,4 +380,25 @@ TEST(ParticlesBacktracking, RejectedStepsRestoreTheState) {
   EXPECT_EQ(a.system->time(), b.system->time());
   EXPECT_EQ(a.system->iteration(), b.system->iteration());
   EXPECT_EQ(a.system->prepare_step().F, b.system->prepare_step().F);
+}
+
+// The VTK point data: velocity −∇F' padded to the 3 components of the points for d ≤ 3 (so that
+// ParaView draws it as a vector), the coordinates by name.
+TEST(ParticlesOutput, VelocityIsAVectorOfThePointSpace) {
+  ParticleSetup setup(one_spike + "subsection Particles\n set Number of particles = 5\n"
+                                  " set Initialization = evenly spaced\nend\n");
+  setup.system->prepare_step();
+  const std::vector<ParticleField> fields = particle_output_fields(*setup.system, *setup.problem);
+  const auto velocity = std::find_if(fields.begin(), fields.end(),
+                                     [](const ParticleField &f) { return f.name == "velocity"; });
+  ASSERT_NE(velocity, fields.end());
+  EXPECT_EQ(velocity->components, 3u);
+  ASSERT_EQ(velocity->values.size(), 15u);
+  for (std::size_t j = 0; j < 5; ++j) {
+    for (unsigned int i = 0; i < 2; ++i)
+      EXPECT_EQ(velocity->values[j * 3 + i], -setup.system->gradients()[j * 2 + i]);
+    EXPECT_EQ(velocity->values[j * 3 + 2], 0.0);
+  }
+  EXPECT_TRUE(std::any_of(fields.begin(), fields.end(),
+                          [](const ParticleField &f) { return f.name == "r"; }));
 }

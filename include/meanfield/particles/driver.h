@@ -8,7 +8,8 @@
 #include <deal.II/base/conditional_ostream.h>
 
 namespace MeanField {
-/// Point data of the particle VTK files: weight, F', velocity −∇F', global id, and for d ≤ 4
+/// Point data of the particle VTK files: weight, F', velocity −∇F' (3 components for d ≤ 3, like
+/// the points), global id, and for d ≤ 4
 /// each coordinate by its name (the signed weight r of deconvolution, say).
 std::vector<ParticleField> particle_output_fields(const ParticleSystem &system,
                                                   const Problem &problem);
