@@ -1,5 +1,6 @@
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/parallel.h>
+#include <meanfield/base/turn.h>
 #include <meanfield/objective/features.h>
 
 #include <cmath>
@@ -11,15 +12,15 @@ namespace MeanField {
 namespace {
 using Complex = std::complex<double>;
 
-inline Complex unit(const double angle) {
-  return {std::cos(angle), std::sin(angle)};
+inline Complex turn(const double x) {
+  return exp_2i_pi(x);
 }
 
 // B_l = Σ_k h_k e^{2iπ l s_k}, l = 0..L: the data side of (M3).
 std::vector<Complex> data_moments(const std::size_t L, const Dataset &data, const double *h) {
   std::vector<Complex> B(L + 1, 0.0);
   for (std::size_t k = 0; k < data.size(); ++k) {
-    const Complex e = unit(2 * M_PI * data.inputs[k]);
+    const Complex e = turn(data.inputs[k]);
     Complex z = h[k];
     for (std::size_t l = 0; l <= L; ++l, z *= e)
       B[l] += z;
@@ -30,7 +31,7 @@ std::vector<Complex> data_moments(const std::size_t L, const Dataset &data, cons
 // G(x) = c_0 Re B_0 + 2 Σ c_l Re z_l and G'(x) = 4π Σ l c_l Im z_l with z_l = e^{−2iπlx} B_l.
 inline void filter_sum(const std::vector<double> &c, const std::vector<Complex> &B, const double x,
                        double &G, double &dG) {
-  const Complex e = unit(-2 * M_PI * x);
+  const Complex e = turn(-x);
   Complex el = e;
   G = c[0] * B[0].real();
   dG = 0.0;
@@ -45,7 +46,7 @@ inline void filter_sum(const std::vector<double> &c, const std::vector<Complex> 
 void add_synthesis(const std::vector<double> &c, const std::vector<Complex> &A, const Dataset &data,
                    double *f) {
   for (std::size_t k = 0; k < data.size(); ++k) {
-    const Complex e = unit(2 * M_PI * data.inputs[k]);
+    const Complex e = turn(data.inputs[k]);
     Complex z = e;
     double fk = c[0] * A[0].real();
     for (std::size_t l = 1; l < c.size(); ++l, z *= e)
@@ -122,7 +123,7 @@ void FourierFilterFeature::add_prediction(const WeightedCloud &cloud, const Data
                      [&](std::size_t begin, std::size_t end, double *A) {
                        for (std::size_t j = begin; j < end; ++j) {
                          const double *theta = cloud.position(j);
-                         const Complex e = unit(-2 * M_PI * theta[0]);
+                         const Complex e = turn(-theta[0]);
                          Complex z = cloud.weights[j] * theta[1];
                          for (std::size_t l = 0; l <= L; ++l, z *= e) {
                            A[2 * l] += z.real();
@@ -179,7 +180,7 @@ void FourierFilterFeature::add_prediction(const GridPointSet &points, const doub
   const std::size_t L = c.size() - 1;
   std::vector<Complex> A(L + 1, 0.0);
   for (std::size_t i = 0; i < xs.size(); ++i) {
-    const Complex e = unit(-2 * M_PI * xs[i]);
+    const Complex e = turn(-xs[i]);
     Complex z = S[i];
     for (std::size_t l = 0; l <= L; ++l, z *= e)
       A[l] += z;
