@@ -11,21 +11,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-
-
-def read_table(path):
-    """Columns of a MeanField statistics-style table by name (header lines '# N: name -- ...')."""
-    names = []
-    with open(path) as f:
-        for line in f:
-            if line.startswith("#"):
-                names.append(line[1:].split(":", 1)[1].split(" -- ")[0].strip())
-    data = np.atleast_2d(np.loadtxt(path, comments="#"))
-    return {name: data[:, i] for i, name in enumerate(names)}
+from meanfield_table import read_columns
 
 
 def main(directory):
-    table = read_table(f"{directory}/comparison")
+    table = read_columns(f"{directory}/comparison")
     t = table["time"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     left.plot(t, table["F pde"], "o-", label="PDE")

@@ -14,18 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-
-
-def read_table(path):
-    """A MeanField table as a list of rows (strings unquoted) and its column names."""
-    names, rows = [], []
-    with open(path) as f:
-        for line in f:
-            if line.startswith("#"):
-                names.append(line[1:].split(":", 1)[1].split(" -- ")[0].strip())
-            elif line.strip():
-                rows.append([v.strip('"') for v in line.split()])
-    return names, rows
+from meanfield_table import read_table
 
 
 def main(directory):

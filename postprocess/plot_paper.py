@@ -19,24 +19,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from meanfield_table import read_table
 
 COLORS = {"particles": "tab:blue", "random_features": "tab:orange"}
 LABELS = {
     "particles": "particle gradient flow (non-convex)",
     "random_features": "random features (convex, weights only)",
 }
-
-
-def read_table(path):
-    """A MeanField table as a list of rows (strings unquoted) and its column names."""
-    names, rows = [], []
-    with open(path) as f:
-        for line in f:
-            if line.startswith("#"):
-                names.append(line[1:].split(":", 1)[1].split(" -- ")[0].strip())
-            elif line.strip():
-                rows.append([v.strip('"') for v in line.split()])
-    return names, rows
 
 
 def read_parameter(directory, name, default):

@@ -22,18 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-
-
-def read_table(path):
-    """A MeanField table: column names and a float array (one row per record)."""
-    names, rows = [], []
-    with open(path) as f:
-        for line in f:
-            if line.startswith("#"):
-                names.append(line[1:].split(":", 1)[1].split(" -- ")[0].strip())
-            elif line.strip():
-                rows.append([float(v.strip('"')) for v in line.split()])
-    return names, np.array(rows).reshape(len(rows), len(names))
+from meanfield_table import read_numeric_table
 
 
 def paths(names, data):
@@ -59,7 +48,7 @@ def deconvolution(ax, directory, names, data):
         ax.plot(x[-1], mass[-1], "o", color=colors[i], markersize=7)
     truth = os.path.join(directory, "ground_truth")
     if os.path.exists(truth):
-        tn, td = read_table(truth)
+        tn, td = read_numeric_table(truth)
         tc = {n: i for i, n in enumerate(tn)}
         ax.plot(td[:, tc["x"]], td[:, tc["r"]] * td[:, tc["weight"]], "kx", markersize=10,
                 mew=2, label="ground truth (x*_j, r*_j)")
@@ -83,7 +72,7 @@ def network(ax, directory, names, data):
         ax.plot(u[-1], v[-1], "o", color=color, markersize=3)
     truth = os.path.join(directory, "ground_truth")
     if os.path.exists(truth):
-        tn, td = read_table(truth)
+        tn, td = read_numeric_table(truth)
         tc = {n: i for i, n in enumerate(tn)}
         a = np.abs(td[:, tc["a"]])
         u, v = a * td[:, tc["w1"]], a * td[:, tc["w2"]]
@@ -118,7 +107,7 @@ def main(arguments):
     if not os.path.exists(path):
         sys.exit("plot_trajectories.py: %s has no `trajectories` table (set Particles/"
                  "Trajectory interval > 0)" % directory)
-    names, data = read_table(path)
+    names, data = read_numeric_table(path)
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     if "r" in names and "x" in names:
         deconvolution(ax, directory, names, data)

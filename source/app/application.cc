@@ -111,6 +111,17 @@ void write_used_parameters(dealii::ParameterHandler &prm, const CommandLine &cl,
   prm.print_parameters(out, dealii::ParameterHandler::PRM);
 }
 
+// Every run's start, once its input is checked: the output directory, parameters.prm and the
+// banner (problem, d, ranks, threads). The caller ends the banner's last line.
+void begin_output(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
+                  const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  prepare_output_directory(run.output_directory, comm);
+  write_used_parameters(prm, cl, run.output_directory, comm);
+  pcout << "MeanField: " << problem.summary() << "\n  d = " << problem.dimension()
+        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
+        << ", threads per rank: " << dealii::MultithreadInfo::n_threads();
+}
+
 // Run mode = evaluate: F and its parts on μ0 and on the ground truth.
 void run_evaluate(const Problem &problem, const std::optional<WeightedCloud> &mu0,
                   const RunParameters &run, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
@@ -188,12 +199,8 @@ int run_pde_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const Run
           << ", d = " << dim << ", run mode pde, " << solver.n_cells() << " cells)\n";
     return 0;
   }
-  prepare_output_directory(run.output_directory, comm);
-  write_used_parameters(prm, cl, run.output_directory, comm);
-  pcout << "MeanField: " << problem.summary() << "\n  d = " << dim
-        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
-        << ", threads per rank: " << dealii::MultithreadInfo::n_threads()
-        << "\n  mu0 = " << mu0.expression() << "\n";
+  begin_output(prm, cl, run, problem, comm, pcout);
+  pcout << "\n  mu0 = " << mu0.expression() << "\n";
   run_pde(solver, run, pde, comm, pcout);
   pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
         << "\n  statistics      one row per time step (column descriptions in its header)"
@@ -239,11 +246,8 @@ int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
           << ", d = " << d << ", run mode particles, m = " << parameters.n_particles << ")\n";
     return 0;
   }
-  prepare_output_directory(run.output_directory, comm);
-  write_used_parameters(prm, cl, run.output_directory, comm);
-  pcout << "MeanField: " << problem.summary() << "\n  d = " << d
-        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
-        << ", threads per rank: " << dealii::MultithreadInfo::n_threads() << "\n";
+  begin_output(prm, cl, run, problem, comm, pcout);
+  pcout << "\n";
   run_particles(system, problem, run, parameters, comm, pcout);
   pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
         << "\n  statistics      one row per iteration (column descriptions in its header)"
@@ -280,11 +284,8 @@ int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const
           << " cells, m = " << particle_parameters.n_particles << ")\n";
     return 0;
   }
-  prepare_output_directory(run.output_directory, comm);
-  write_used_parameters(prm, cl, run.output_directory, comm);
-  pcout << "MeanField: " << problem.summary() << "\n  d = " << dim
-        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
-        << "\n  mu0 = " << mu0.expression() << "\n";
+  begin_output(prm, cl, run, problem, comm, pcout);
+  pcout << "\n  mu0 = " << mu0.expression() << "\n";
   run_compare(solver, particles, problem, run, pde, particle_parameters, comparison, comm, pcout);
   pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
         << "\n  comparison      the distances particles - PDE at the output times"
@@ -316,11 +317,8 @@ int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
           << " initializations)\n";
     return 0;
   }
-  prepare_output_directory(run.output_directory, comm);
-  write_used_parameters(prm, cl, run.output_directory, comm);
-  pcout << "MeanField: " << problem.summary() << "\n  d = " << dim
-        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
-        << "\n  mu0 = " << mu0.expression() << "\n";
+  begin_output(prm, cl, run, problem, comm, pcout);
+  pcout << "\n  mu0 = " << mu0.expression() << "\n";
   run_study(problem, mu0, run, pde, particles, comparison, study, comm, pcout);
   pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
         << "\n  study            every run's distances to the PDE at the recorded times"
@@ -387,11 +385,8 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
           << paper.particle_numbers.size() << " values of m x " << paper.n_seeds << " instances)\n";
     return 0;
   }
-  prepare_output_directory(run.output_directory, comm);
-  write_used_parameters(prm, cl, run.output_directory, comm);
-  pcout << "MeanField: " << problem.summary() << "\n  d = " << problem.dimension()
-        << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
-        << "\n  particles: " << particles.initialization << ", " << particles.integrator
+  begin_output(prm, cl, run, problem, comm, pcout);
+  pcout << "\n  particles: " << particles.initialization << ", " << particles.integrator
         << ", step " << particles.step << " (" << particles.step_control
         << "), until t = " << particles.end_time << ", " << particles.max_iterations
         << " steps, F - F* <= " << paper.excess_floor << " F* (F0 if F* = 0) or a stall\n";
@@ -457,12 +452,8 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
       return 0;
     }
 
-    prepare_output_directory(run.output_directory, comm);
-    write_used_parameters(prm, cl, run.output_directory, comm);
-
-    pcout << "MeanField: " << problem->summary() << "\n  d = " << problem->dimension()
-          << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
-          << ", threads per rank: " << dealii::MultithreadInfo::n_threads() << '\n';
+    begin_output(prm, cl, run, *problem, comm, pcout);
+    pcout << '\n';
     if (mu0)
       pcout << "  mu0 = "
             << (run.initial_density == "default" ? problem->default_initial_density()

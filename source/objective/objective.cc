@@ -110,9 +110,9 @@ Objective::State Objective::finish_evaluation(std::vector<double> buffer) const 
 }
 
 template <typename Points>
-void Objective::first_variation_impl(const State &state, const Points &queries, const std::size_t q,
-                                     double *values, double *gradients) const {
-  // (M3): data part Σ_k h_k φ(θ, x_k) and its gradient ...
+void Objective::data_part(const State &state, const Points &queries, const std::size_t q,
+                          double *values, double *gradients) const {
+  // (M3), data part: Σ_k h_k φ(θ, x_k) and its gradient
   if (phi != nullptr && dataset->size() > 0)
     phi->contract(queries, *dataset, state.weighted_residual.data(), values, gradients);
   else {
@@ -120,33 +120,26 @@ void Objective::first_variation_impl(const State &state, const Points &queries, 
     if (gradients != nullptr)
       std::fill(gradients, gradients + q * dim, 0.0);
   }
-  // ... plus V(θ) and ∇V(θ).
-  V->add_to(queries, values, gradients);
 }
 
 void Objective::first_variation(const State &state, const PointSet &queries, double *values,
                                 double *gradients) const {
   check_dimension(queries.dim, dim, "Objective::first_variation");
-  first_variation_impl(state, queries, queries.size(), values, gradients);
+  data_part(state, queries, queries.size(), values, gradients);
+  V->add_to(queries, values, gradients); // ... plus V(θ) and ∇V(θ)
 }
 
 void Objective::first_variation(const State &state, const GridPointSet &queries, double *values,
                                 double *gradients) const {
   check_dimension(queries.dim(), dim, "Objective::first_variation");
-  first_variation_impl(state, queries, queries.size(), values, gradients);
+  data_part(state, queries, queries.size(), values, gradients);
+  V->add_to(queries, values, gradients);
 }
 
 void Objective::data_first_variation(const State &state, const PointSet &queries, double *values,
                                      double *gradients) const {
   check_dimension(queries.dim, dim, "Objective::data_first_variation");
-  const std::size_t q = queries.size();
-  if (phi != nullptr && dataset->size() > 0)
-    phi->contract(queries, *dataset, state.weighted_residual.data(), values, gradients);
-  else {
-    std::fill(values, values + q, 0.0);
-    if (gradients != nullptr)
-      std::fill(gradients, gradients + q * dim, 0.0);
-  }
+  data_part(state, queries, queries.size(), values, gradients);
 }
 
 void Objective::partial_derivative(const State &state, const GridPointSet &queries,

@@ -62,10 +62,10 @@ public:
 private:
   /// R-part, residuals and the all-reduce shared by both evaluate() overloads.
   State finish_evaluation(std::vector<double> buffer) const;
-  /// (M3) for either kind of point set.
+  /// The data part of (M3), Σ_k h_k φ(θ, x_k) and its gradient, for either kind of point set.
   template <typename Points>
-  void first_variation_impl(const State &state, const Points &queries, std::size_t q,
-                            double *values, double *gradients) const;
+  void data_part(const State &state, const Points &queries, std::size_t q, double *values,
+                 double *gradients) const;
 
 public:
   /// d, the dimension of parameter space.

@@ -1,0 +1,29 @@
+"""Reading MeanField's tables (statistics, comparison, study, paper, trajectories, ...): a header
+of '# N: name -- description' lines, then one whitespace-separated row per record, strings in
+double quotes. Shared by the plotting scripts of this folder (import it from a script here)."""
+import numpy as np
+
+
+def read_table(path):
+    """The column names and the rows, each a list of strings (quotes removed)."""
+    names, rows = [], []
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#"):
+                names.append(line[1:].split(":", 1)[1].split(" -- ")[0].strip())
+            elif line.strip():
+                rows.append([v.strip('"') for v in line.split()])
+    return names, rows
+
+
+def read_numeric_table(path):
+    """The column names and a float array, one row per record (every column numeric)."""
+    names, rows = read_table(path)
+    data = np.array([[float(v) for v in row] for row in rows], dtype=float)
+    return names, data.reshape(len(rows), len(names))
+
+
+def read_columns(path):
+    """A numeric table as a dict: column name -> array."""
+    names, data = read_numeric_table(path)
+    return {name: data[:, i] for i, name in enumerate(names)}
