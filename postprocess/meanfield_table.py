@@ -27,3 +27,13 @@ def read_columns(path):
     """A numeric table as a dict: column name -> array."""
     names, data = read_numeric_table(path)
     return {name: data[:, i] for i, name in enumerate(names)}
+
+
+def split_output_option(arguments):
+    """(the arguments without `--output FILE`, FILE or None): the figure scripts' one option."""
+    if "--output" not in arguments:
+        return list(arguments), None
+    i = arguments.index("--output")
+    if i + 1 == len(arguments):
+        raise SystemExit("--output needs a file name")
+    return arguments[:i] + arguments[i + 2:], arguments[i + 1]

@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from meanfield_table import read_table
+from meanfield_table import read_table, split_output_option
 
 COLORS = {"particles": "tab:blue", "random_features": "tab:orange"}
 LABELS = {
@@ -93,11 +93,7 @@ def panel(ax, directory):
 
 
 def main(arguments):
-    output = None
-    if "--output" in arguments:
-        i = arguments.index("--output")
-        output = arguments[i + 1]
-        arguments = arguments[:i] + arguments[i + 2:]
+    arguments, output = split_output_option(arguments)
     if not arguments:
         sys.exit(__doc__)
     for directory in arguments:

@@ -22,7 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from meanfield_table import read_numeric_table
+from meanfield_table import read_numeric_table, split_output_option
 
 
 def paths(names, data):
@@ -95,11 +95,7 @@ def network(ax, directory, names, data):
 
 
 def main(arguments):
-    output = None
-    if "--output" in arguments:
-        i = arguments.index("--output")
-        output = arguments[i + 1]
-        arguments = arguments[:i] + arguments[i + 2:]
+    arguments, output = split_output_option(arguments)
     if len(arguments) != 1:
         sys.exit(__doc__)
     directory = arguments[0]
