@@ -191,6 +191,7 @@ int run_pde_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const Run
   PdeParameters pde;
   pde.parse_parameters(prm);
   pde.check_consistency(problem);
+  pde.check_solution_fits(problem);
   const InitialDensity<dim> mu0(problem, run.initial_density, run.function_constants);
   FiniteVolumeSolver<dim> solver(problem, pde, comm);
   solver.set_initial_density([&](const dealii::Point<dim> &p) { return mu0.value(p); });
@@ -200,7 +201,7 @@ int run_pde_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const Run
     return 0;
   }
   begin_output(prm, cl, run, problem, comm, pcout);
-  pcout << "\n  mu0 = " << mu0.expression() << "\n";
+  pcout << "\n  mu0 = " << mu0.expression() << "\n  " << pde.box_summary(problem) << "\n";
   run_pde(solver, run, pde, comm, pcout);
   pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
         << "\n  statistics      one row per time step (column descriptions in its header)"
@@ -216,7 +217,7 @@ PointSet initial_particles_on_box(dealii::ParameterHandler &prm, const RunParame
                                   const std::size_t first, const std::size_t count) {
   PdeParameters mesh;
   mesh.parse_parameters(prm);
-  mesh.check_consistency(problem);
+  mesh.check_box(problem);
   const InitialDensity<dim> mu0(problem, run.initial_density, run.function_constants);
   return initial_particles<dim>(problem, particles, mu0, mesh, first, count);
 }
@@ -264,6 +265,7 @@ int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const
   PdeParameters pde;
   pde.parse_parameters(prm);
   pde.check_consistency(problem);
+  pde.check_solution_fits(problem);
   ParticleParameters particle_parameters;
   particle_parameters.parse_parameters(prm);
   particle_parameters.check_consistency(problem);
@@ -285,7 +287,7 @@ int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const
     return 0;
   }
   begin_output(prm, cl, run, problem, comm, pcout);
-  pcout << "\n  mu0 = " << mu0.expression() << "\n";
+  pcout << "\n  mu0 = " << mu0.expression() << "\n  " << pde.box_summary(problem) << "\n";
   run_compare(solver, particles, problem, run, pde, particle_parameters, comparison, comm, pcout);
   pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
         << "\n  comparison      the distances particles - PDE at the output times"
@@ -302,6 +304,7 @@ int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
   PdeParameters pde;
   pde.parse_parameters(prm);
   pde.check_consistency(problem);
+  pde.check_solution_fits(problem);
   ParticleParameters particles;
   particles.parse_parameters(prm);
   ComparisonParameters comparison;
@@ -318,7 +321,7 @@ int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
     return 0;
   }
   begin_output(prm, cl, run, problem, comm, pcout);
-  pcout << "\n  mu0 = " << mu0.expression() << "\n";
+  pcout << "\n  mu0 = " << mu0.expression() << "\n  " << pde.box_summary(problem) << "\n";
   run_study(problem, mu0, run, pde, particles, comparison, study, comm, pcout);
   pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
         << "\n  study            every run's distances to the PDE at the recorded times"

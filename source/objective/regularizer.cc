@@ -29,6 +29,29 @@ void add_axis_function(const GridPointSet &grid, const unsigned int i, const std
   for (std::size_t q = 0; q < n; ++q)
     out[q * stride] += f[grid.index[q * d + i]];
 }
+// f(q) for every grid point q whose coordinate i has index a on its axis.
+template <typename Function>
+void for_each_point_on_axis_value(const GridPointSet &grid, const unsigned int i,
+                                  const std::size_t a, const Function &f) {
+  const std::size_t n = grid.size();
+  if (grid.full_tensor) {
+    const std::size_t run = grid.stride(i), period = run * grid.axes[i].size();
+    for (std::size_t start = a * run; start < n; start += period)
+      for (std::size_t q = start; q < start + run; ++q)
+        f(q);
+    return;
+  }
+  const unsigned int d = grid.dim();
+  for (std::size_t q = 0; q < n; ++q)
+    if (grid.index[q * d + i] == a)
+      f(q);
+}
+
+// The minimal-norm element of g + λ[−1, 1] (the subdifferential of the data part g plus λ|r|
+// at r = 0): soft-thresholding of g.
+inline double soft_threshold(const double g, const double lambda) {
+  return g > lambda ? g - lambda : (g < -lambda ? g + lambda : 0.0);
+}
 } // namespace
 
 void Regularizer::add_to(const PointSet &queries, double *values, double *gradients) const {
@@ -103,6 +126,12 @@ L1Coordinate::L1Coordinate(const unsigned int coordinate, const double lambda,
   require(huber_width >= 0, "The Huber width must be non-negative.");
 }
 
+std::vector<Kink> L1Coordinate::kinks() const {
+  if (huber > 0 || lambda == 0)
+    return {};
+  return {Kink{c, 0.0, "the l1 penalty"}};
+}
+
 double L1Coordinate::value_of(const double signed_r) const {
   const double r = std::abs(signed_r);
   if (huber > 0 && r <= huber)
@@ -125,8 +154,10 @@ void L1Coordinate::add_to(const PointSet &queries, double *values, double *gradi
   for (std::size_t q = 0; q < queries.size(); ++q) {
     const double r = queries[q][c];
     values[q] += value_of(r);
-    if (gradients != nullptr)
-      gradients[q * d + c] += derivative_of(r);
+    if (gradients == nullptr)
+      continue;
+    double &g = gradients[q * d + c];
+    g = on_kink(r) ? soft_threshold(g, lambda) : g + derivative_of(r);
   }
 }
 
@@ -165,8 +196,15 @@ void L1Coordinate::add_to(const GridPointSet &queries, double *values, double *g
     dV[j] = derivative_of(axis[j]);
   }
   add_axis_function(queries, c, V, values);
-  if (gradients != nullptr)
-    add_axis_function(queries, c, dV, gradients + c, queries.dim());
+  if (gradients == nullptr)
+    return;
+  add_axis_function(queries, c, dV, gradients + c, queries.dim());
+  const unsigned int d = queries.dim();
+  for (std::size_t j = 0; j < axis.size(); ++j)
+    if (on_kink(axis[j]))
+      for_each_point_on_axis_value(queries, c, j, [&](const std::size_t q) {
+        gradients[q * d + c] = soft_threshold(gradients[q * d + c], lambda);
+      });
 }
 
 void L1Coordinate::add_partial(const GridPointSet &queries, const unsigned int i,
@@ -178,6 +216,11 @@ void L1Coordinate::add_partial(const GridPointSet &queries, const unsigned int i
   for (std::size_t j = 0; j < axis.size(); ++j)
     dV[j] = derivative_of(axis[j]);
   add_axis_function(queries, c, dV, out);
+  for (std::size_t j = 0; j < axis.size(); ++j)
+    if (on_kink(axis[j]))
+      for_each_point_on_axis_value(queries, c, j, [&](const std::size_t q) {
+        out[q] = soft_threshold(out[q], lambda);
+      });
 }
 
 void L1Coordinate::gradient(const double *theta, const unsigned int dim, double *gradient) const {

@@ -237,8 +237,15 @@ void FiniteVolumeSolver<dim>::build_tables() {
   h_min = *std::min_element(h.begin(), h.end());
   // Lattice coordinates of the cell centre at index k, of the lower face of cell k, and the
   // index k modulo N_i in periodic directions: the same numbers on every rank.
+  // The mesh box puts every kink of V on a row of cell centres (PdeParameters::mesh_box); such
+  // a centre is the kink itself, not a round-off neighbour (the trapped mass has no drift).
+  const std::vector<Kink> kinks = problem.kinks();
   auto centre_at = [&](const unsigned int i, const long k) {
-    return lower[i] + (upper[i] - lower[i]) * (k + 0.5) / lattice_cells[i];
+    const double c = lower[i] + (upper[i] - lower[i]) * (k + 0.5) / lattice_cells[i];
+    for (const Kink &kink : kinks)
+      if (kink.coordinate == i && std::abs(c - kink.value) <= 1e-8 * h[i])
+        return kink.value;
+    return c;
   };
   auto face_at = [&](const unsigned int i, const long k) {
     return lower[i] + (upper[i] - lower[i]) * static_cast<double>(k) / lattice_cells[i];

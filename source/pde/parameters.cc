@@ -4,6 +4,8 @@
 
 #include <deal.II/base/utilities.h>
 
+#include <cmath>
+#include <iomanip>
 #include <sstream>
 
 namespace MeanField {
@@ -17,10 +19,17 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
       "per direction. The mesh is this coarse mesh refined Global refinements times.");
   prm.declare_entry("Global refinements", "2", Patterns::Integer(0, 20),
                     "Each refinement halves the cell size h in every direction.");
-  prm.declare_entry("Lower bounds", "", Patterns::List(Patterns::Double(), 0, 3),
-                    "Lower corner of the box, one value per direction. Empty: the problem's box.");
+  prm.declare_entry(
+      "Lower bounds", "", Patterns::List(Patterns::Double(), 0, 3),
+      "Lower corner of the box, one value per direction. Empty: the problem's box, shifted by "
+      "half a cell of the final mesh in every direction where V has a kink (the l1 penalty "
+      "lambda |r| of sparse deconvolution at r = 0), so that the kink lies on a row of cell "
+      "centres: mass trapped on a kink must not be split by a face, or the discrete stationary "
+      "state is wrong (doc/theory.md, section 4). Explicit bounds that put a kink anywhere but on "
+      "cell centres are refused, with the corrected bounds in the message.");
   prm.declare_entry("Upper bounds", "", Patterns::List(Patterns::Double(), 0, 3),
-                    "Upper corner of the box, one value per direction. Empty: the problem's box.");
+                    "Upper corner of the box, one value per direction. Empty: the problem's box "
+                    "(shifted like Lower bounds where V has a kink).");
   prm.declare_entry(
       "Boundary conditions", "",
       Patterns::List(Patterns::Selection("periodic|no-flux|outflow"), 0, 3),
@@ -90,12 +99,118 @@ void PdeParameters::parse_parameters(ParameterHandler &prm) {
   prm.leave_subsection();
 }
 
+std::vector<double> PdeParameters::cells_per_direction(const unsigned int d) const {
+  std::vector<double> n(d);
+  for (unsigned int i = 0; i < d; ++i)
+    n[i] = std::ldexp(double(subdivisions.size() == 1 ? subdivisions[0] : subdivisions[i]),
+                      int(refinements));
+  return n;
+}
+
+namespace {
+// Where @p value lies relative to the cell centres of n cells on [lo, hi], in cells: 0 on a
+// centre, ±1/2 on a face.
+double offset_from_centre(const double value, const double lo, const double hi, const double n) {
+  const double u = (value - lo) / (hi - lo) * n - 0.5;
+  return u - std::round(u);
+}
+
+std::string format_list(const std::vector<double> &values) {
+  std::ostringstream out;
+  out << std::setprecision(15);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    out << (i ? ", " : "") << values[i];
+  return out.str();
+}
+
+// The refusal of a box that puts a kink of V off the cell centres, with the corrected bounds.
+std::string kink_message(const Problem &problem, const Kink &kink, const Domain &box,
+                         const double n, const double offset) {
+  const unsigned int i = kink.coordinate;
+  const std::string name = problem.coordinate_names()[i];
+  const double h = (box.upper[i] - box.lower[i]) / n;
+  std::ostringstream out;
+  out << std::setprecision(15) << "Mesh: V has a kink at " << name << " = " << kink.value << " ("
+      << kink.origin << "), but the box " << name << " in [" << box.lower[i] << ", "
+      << box.upper[i] << "] with " << n << " cells (h = " << h << ") puts it "
+      << (std::abs(std::abs(offset) - 0.5) < 1e-9
+              ? std::string("on a cell face")
+              : std::to_string(std::abs(offset)) + " cells away from a cell centre")
+      << ". Mass trapped at the kink then lies in cells whose centres are off the kink, drifts "
+         "for ever, and the discrete stationary state is wrong (doc/theory.md, section 4). ";
+  if (box.periodic[i]) {
+    out << "This direction is periodic: choose Mesh/Subdivisions so that the kink lies on a "
+           "cell centre.";
+    return out.str();
+  }
+  Domain fixed = box;
+  fixed.lower[i] += offset * h;
+  fixed.upper[i] += offset * h;
+  out << "Put it on a cell centre:\n    set Lower bounds = " << format_list(fixed.lower)
+      << "\n    set Upper bounds = " << format_list(fixed.upper)
+      << "\nor leave both empty (the problem's box, shifted by half a cell automatically).";
+  return out.str();
+}
+} // namespace
+
+Domain PdeParameters::mesh_box(const Problem &problem) const {
+  const Domain natural = problem.domain();
+  if (!lower.empty())
+    return Domain{lower, upper, natural.periodic};
+  Domain box = natural;
+  const std::vector<double> n = cells_per_direction(problem.dimension());
+  std::vector<bool> shifted(problem.dimension(), false);
+  for (const Kink &kink : problem.kinks()) {
+    const unsigned int i = kink.coordinate;
+    if (box.periodic[i] || shifted[i] || !(box.lower[i] < kink.value && kink.value < box.upper[i]))
+      continue; // check_kinks() refuses what a shift cannot mend
+    const double shift = offset_from_centre(kink.value, box.lower[i], box.upper[i], n[i]) *
+                         (box.upper[i] - box.lower[i]) / n[i];
+    box.lower[i] += shift;
+    box.upper[i] += shift;
+    shifted[i] = true;
+  }
+  return box;
+}
+
+void PdeParameters::check_kinks(const Problem &problem) const {
+  const Domain box = mesh_box(problem);
+  const std::vector<double> n = cells_per_direction(problem.dimension());
+  for (const Kink &kink : problem.kinks()) {
+    const unsigned int i = kink.coordinate;
+    if (!(box.lower[i] < kink.value && kink.value < box.upper[i]))
+      continue; // outside the box: no mass can reach it
+    const double offset = offset_from_centre(kink.value, box.lower[i], box.upper[i], n[i]);
+    require(std::abs(offset) <= 1e-9, kink_message(problem, kink, box, n[i], offset));
+  }
+}
+
+std::string PdeParameters::box_summary(const Problem &problem) const {
+  const Domain box = mesh_box(problem), natural = problem.domain();
+  const std::vector<std::string> names = problem.coordinate_names();
+  const std::vector<double> n = cells_per_direction(problem.dimension());
+  std::ostringstream out;
+  out << std::setprecision(10) << "mesh box:";
+  for (unsigned int i = 0; i < problem.dimension(); ++i)
+    out << (i ? " x " : " ") << names[i] << " in [" << box.lower[i] << ", " << box.upper[i] << "]";
+  for (const Kink &kink : problem.kinks()) {
+    const unsigned int i = kink.coordinate;
+    const double shift = box.lower[i] - natural.lower[i];
+    out << "; the kink of V at " << names[i] << " = " << kink.value << " (" << kink.origin
+        << ") on a row of cell centres";
+    if (lower.empty() && shift != 0.0)
+      out << " (box shifted by " << shift / (box.upper[i] - box.lower[i]) * n[i] << " h in "
+          << names[i] << ")";
+  }
+  return out.str();
+}
+
 std::vector<double> PdeParameters::resolved_lower(const Problem &problem) const {
-  return lower.empty() ? problem.domain().lower : lower;
+  return mesh_box(problem).lower;
 }
 
 std::vector<double> PdeParameters::resolved_upper(const Problem &problem) const {
-  return upper.empty() ? problem.domain().upper : upper;
+  return mesh_box(problem).upper;
 }
 
 std::vector<BoundaryType> PdeParameters::resolved_boundaries(const Problem &problem) const {
@@ -111,33 +226,82 @@ std::vector<BoundaryType> PdeParameters::resolved_boundaries(const Problem &prob
   return types;
 }
 
-void PdeParameters::check_consistency(const Problem &problem) const {
+void PdeParameters::check_solution_fits(const Problem &problem) const {
+  const std::optional<Domain> required = problem.required_box();
+  if (!required)
+    return;
+  const Domain box = mesh_box(problem);
+  const std::vector<double> n = cells_per_direction(problem.dimension());
+  const std::vector<BoundaryType> types = resolved_boundaries(problem);
+  for (unsigned int i = 0; i < problem.dimension(); ++i) {
+    // an outflow boundary is open on purpose: the mass that leaves is counted and reported
+    if (types[i] != BoundaryType::no_flux ||
+        (box.lower[i] <= required->lower[i] && required->upper[i] <= box.upper[i]))
+      continue;
+    const std::string name = problem.coordinate_names()[i];
+    // the box may be shifted by half a cell: a bound one cell beyond the ground truth holds it
+    const double h = (box.upper[i] - box.lower[i]) / n[i];
+    const double needed = std::max(std::abs(required->lower[i]), std::abs(required->upper[i]));
+    std::ostringstream out;
+    out << std::setprecision(6) << "Mesh: the ground truth of the " << problem.name()
+        << " problem reaches " << name << " in [" << required->lower[i] << ", "
+        << required->upper[i] << "] (as a probability measure), outside the mesh box " << name
+        << " in [" << box.lower[i] << ", " << box.upper[i]
+        << "]: the PDE cannot represent the measure its flow should reach. ";
+    if (lower.empty())
+      out << "Raise " << problem.box_entry() << " to at least " << needed + h << ", e.g.\n    set "
+          << problem.box_entry().substr(problem.box_entry().rfind('/') + 1) << " = "
+          << std::ceil(needed + h);
+    else
+      out << "Widen Mesh/Lower bounds and Mesh/Upper bounds to contain it.";
+    throw InputError(out.str());
+  }
+}
+
+void PdeParameters::check_box(const Problem &problem) const {
   const unsigned int d = problem.dimension();
   const std::string dims = std::to_string(d);
-  require(d <= 3, "The PDE is solved for d <= 3, but the " + problem.name() + " problem has d = " +
-                      dims + ". Use fewer input dimensions (or particles, for large d).");
   require(subdivisions.size() == 1 || subdivisions.size() == d,
           "Mesh/Subdivisions must have 1 or " + dims + " entries.");
   require(lower.size() == upper.size() && (lower.empty() || lower.size() == d),
           "Mesh/Lower bounds and Mesh/Upper bounds must both be empty or both have " + dims +
               " entries.");
-  const std::vector<double> lo = resolved_lower(problem), hi = resolved_upper(problem);
+  for (unsigned int i = 0; i < lower.size(); ++i) {
+    const double width = upper[i] - lower[i];
+    require(std::isfinite(width) && std::max(std::abs(lower[i]), std::abs(upper[i])) <=
+                                        1e6 * std::abs(width),
+            "Mesh/Lower bounds, Mesh/Upper bounds: direction " + std::to_string(i) + " [" +
+                format_list({lower[i]}) + ", " + format_list({upper[i]}) +
+                "] is not a usable box: its width must be finite and at least 1e-6 of its "
+                "largest coordinate (cell centres must be distinct in double precision).");
+  }
+  const Domain box = mesh_box(problem);
   for (unsigned int i = 0; i < d; ++i)
-    require(lo[i] < hi[i], "Mesh: the box is empty or inverted in direction " + std::to_string(i) +
-                               " (lower " + std::to_string(lo[i]) + " >= upper " +
-                               std::to_string(hi[i]) + ").");
+    require(box.lower[i] < box.upper[i],
+            "Mesh: the box is empty or inverted in direction " + std::to_string(i) + " (lower " +
+                format_list({box.lower[i]}) + " >= upper " + format_list({box.upper[i]}) + ").");
+}
+
+void PdeParameters::check_consistency(const Problem &problem) const {
+  const unsigned int d = problem.dimension();
+  const std::string dims = std::to_string(d);
+  require(d <= 3, "The PDE is solved for d <= 3, but the " + problem.name() + " problem has d = " +
+                      dims + ". Use fewer input dimensions (or particles, for large d).");
+  check_box(problem);
+  check_kinks(problem);
   require(boundaries.empty() || boundaries.size() == d,
           "Mesh/Boundary conditions must be empty or have " + dims + " entries.");
-  const Domain box = problem.domain();
+  const Domain natural = problem.domain(), box = mesh_box(problem);
   const auto types = resolved_boundaries(problem);
   for (unsigned int i = 0; i < d; ++i) {
-    require(types[i] != BoundaryType::periodic || box.periodic[i],
+    require(types[i] != BoundaryType::periodic || natural.periodic[i],
             "Mesh/Boundary conditions: direction " + std::to_string(i) + " (" +
                 problem.coordinate_names()[i] + ") of the " + problem.name() +
                 " problem cannot be periodic. Use no-flux or outflow.");
-    require(types[i] != BoundaryType::periodic || (lo[i] == box.lower[i] && hi[i] == box.upper[i]),
+    require(types[i] != BoundaryType::periodic ||
+                (box.lower[i] == natural.lower[i] && box.upper[i] == natural.upper[i]),
             "Mesh: a periodic direction must span the problem's whole period [" +
-                std::to_string(box.lower[i]) + ", " + std::to_string(box.upper[i]) + "].");
+                format_list({natural.lower[i]}) + ", " + format_list({natural.upper[i]}) + "].");
   }
   require(cfl > 0 && cfl <= 1, "Time stepping/CFL number = " + std::to_string(cfl) +
                                    " must lie in (0, 1]: beyond 1 the explicit scheme is unstable "

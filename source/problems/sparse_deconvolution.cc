@@ -166,6 +166,16 @@ std::optional<WeightedCloud> SparseDeconvolution::ground_truth() const {
   return truth;
 }
 
+std::optional<Domain> SparseDeconvolution::required_box() const {
+  const double m0 = static_cast<double>(positions.size());
+  double r_min = 0.0, r_max = 0.0;
+  for (const double r : weights) {
+    r_min = std::min(r_min, m0 * r);
+    r_max = std::max(r_max, m0 * r);
+  }
+  return Domain{{0.0, r_min}, {1.0, r_max}, {true, false}};
+}
+
 std::optional<double> SparseDeconvolution::optimal_value() const {
   if (prm.huber_width > 0.0 || prm.lambda == 0.0)
     return std::nullopt;

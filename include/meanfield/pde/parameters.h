@@ -7,6 +7,7 @@
 
 namespace MeanField {
 class Problem;
+struct Domain;
 
 /// Boundary treatment of one direction of the parameter-space box.
 enum class BoundaryType { periodic, no_flux, outflow };
@@ -37,10 +38,34 @@ struct PdeParameters {
   static void declare_parameters(dealii::ParameterHandler &prm);
   void parse_parameters(dealii::ParameterHandler &prm);
 
-  /// Checks against the problem (box, periodicity, CFL vs reconstruction); throws InputError.
+  /// Every check of the mesh and the scheme against the problem: check_box(), check_kinks(),
+  /// periodicity, CFL against reconstruction. Throws InputError.
   void check_consistency(const Problem &problem) const;
+  /// The box alone (entry sizes, finite, not inverted): enough to sample μ0 on it.
+  void check_box(const Problem &problem) const;
+  /// Every kink of V inside the box lies on cell centres (explicit bounds may not); the message
+  /// holds corrected bounds.
+  void check_kinks(const Problem &problem) const;
+  /// Between no-flux walls, the box holds the problem's required_box() (the ground truth of
+  /// deconvolution): a check of the runs whose answer is the PDE's (pde, compare, study), not of
+  /// the mesh itself. (Outflow boundaries are open on purpose and report the mass they lose.)
+  void check_solution_fits(const Problem &problem) const;
 
-  /// Box and boundary types resolved against the problem's defaults.
+  /// Cells per direction of the final mesh: Subdivisions × 2^(Global refinements), in d directions.
+  std::vector<double> cells_per_direction(unsigned int d) const;
+
+  /**
+   * The mesh box: Lower/Upper bounds as given, or the problem's box shifted by at most half a
+   * cell of the final mesh in each direction where V has a kink, so that every kink lies on a row
+   * of cell centres (doc/theory.md §4). check_kinks() refuses explicit bounds (or a periodic
+   * direction) that put a kink anywhere else.
+   */
+  Domain mesh_box(const Problem &problem) const;
+
+  /// One line for the banner: the mesh box, and the shift that put the kinks of V on cell centres.
+  std::string box_summary(const Problem &problem) const;
+
+  /// Box and boundary types resolved against the problem's defaults (the box of mesh_box()).
   std::vector<double> resolved_lower(const Problem &problem) const;
   std::vector<double> resolved_upper(const Problem &problem) const;
   std::vector<BoundaryType> resolved_boundaries(const Problem &problem) const;

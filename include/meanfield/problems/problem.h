@@ -61,6 +61,19 @@ public:
 
   virtual Domain domain() const = 0;
 
+  /// The hyperplanes where V has a kink (from the regularizer): the mesh puts them on cell
+  /// centres (doc/theory.md §4).
+  std::vector<Kink> kinks() const { return objective_->regularizer().kinks(); }
+
+  /**
+   * Where the PDE needs room: the smallest box holding the ground-truth measure (bounds only in
+   * the directions that are not periodic matter), if the problem has one. A mesh box that does
+   * not contain it cannot represent the measure the flow should reach, and the PDE refuses it.
+   */
+  virtual std::optional<Domain> required_box() const { return std::nullopt; }
+  /// The problem's entry that sets its box, for messages ("Problem/.../Weight bound").
+  virtual std::string box_entry() const { return ""; }
+
   /**
    * The default μ0 as a function-parser expression in the coordinate names
    * (unnormalised; the caller normalises to mass 1). Empty for d > 3, where

@@ -44,6 +44,9 @@ public:
   /// x uniform on T, r ~ N(0, 0.1²): the default μ0 (also for random-feature positions).
   bool sample_default_initial(RandomStream &random, double *theta) const override;
   std::optional<WeightedCloud> ground_truth() const override;
+  /// r ∈ [min(0, m0 r*_j), max(0, m0 r*_j)]: the ground truth as a probability measure.
+  std::optional<Domain> required_box() const override;
+  std::string box_entry() const override { return "Problem/Sparse deconvolution/Weight bound"; }
   /// F* of the BLASSO (exact ℓ1, Huber width 0) by sliding Frank–Wolfe to a certified relative
   /// duality gap of 1e-10 (paper/blasso.h), computed once; nullopt with a Huber penalty.
   std::optional<double> optimal_value() const override;
