@@ -1,5 +1,6 @@
 #include <meanfield/app/application.h>
 #include <meanfield/app/parameters.h>
+#include <meanfield/app/run_memory.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/compare/comparison.h>
 #include <meanfield/compare/study.h>
@@ -33,6 +34,8 @@
 namespace MeanField {
 namespace {
 namespace po = boost::program_options;
+
+unsigned int n_ranks(MPI_Comm comm) { return dealii::Utilities::MPI::n_mpi_processes(comm); }
 
 struct CommandLine {
   std::string parameter_file;
@@ -192,12 +195,18 @@ int run_pde_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const Run
   pde.parse_parameters(prm);
   pde.check_consistency(problem);
   pde.check_solution_fits(problem);
+  run.check_output_schedule(pde.end_time, pde.max_steps, "Time stepping/End time");
+  MemoryEstimate memory;
+  RunMemory::add_data(memory, problem);
+  RunMemory::add_mesh(memory, pde, dim, n_ranks(comm));
+  memory.check(comm);
   const InitialDensity<dim> mu0(problem, run.initial_density, run.function_constants);
   FiniteVolumeSolver<dim> solver(problem, pde, comm);
   solver.set_initial_density([&](const dealii::Point<dim> &p) { return mu0.value(p); });
   if (cl.check_only) {
     pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
-          << ", d = " << dim << ", run mode pde, " << solver.n_cells() << " cells)\n";
+          << ", d = " << dim << ", run mode pde, " << solver.n_cells()
+          << " cells; memory per rank about " << memory.summary() << ")\n";
     return 0;
   }
   begin_output(prm, cl, run, problem, comm, pcout);
@@ -229,7 +238,14 @@ int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
   ParticleParameters parameters;
   parameters.parse_parameters(prm);
   parameters.check_consistency(problem);
+  run.check_output_schedule(parameters.end_time, parameters.max_iterations,
+                            "Particles/End time");
   const unsigned int d = problem.dimension();
+  MemoryEstimate memory;
+  RunMemory::add_data(memory, problem);
+  RunMemory::add_particles(memory, parameters.n_particles, d, n_ranks(comm),
+                           "Particles/Number of particles");
+  memory.check(comm);
   const auto [first, end] = ParticleSystem::local_range(
       parameters.n_particles, dealii::Utilities::MPI::this_mpi_process(comm),
       dealii::Utilities::MPI::n_mpi_processes(comm));
@@ -244,7 +260,8 @@ int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
   system.set_positions(positions, first);
   if (cl.check_only) {
     pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
-          << ", d = " << d << ", run mode particles, m = " << parameters.n_particles << ")\n";
+          << ", d = " << d << ", run mode particles, m = " << parameters.n_particles
+          << "; memory per rank about " << memory.summary() << ")\n";
     return 0;
   }
   begin_output(prm, cl, run, problem, comm, pcout);
@@ -271,6 +288,13 @@ int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const
   particle_parameters.check_consistency(problem);
   ComparisonParameters comparison;
   comparison.parse_parameters(prm);
+  run.check_output_schedule(pde.end_time, pde.max_steps, "Time stepping/End time");
+  MemoryEstimate memory;
+  RunMemory::add_data(memory, problem);
+  RunMemory::add_mesh(memory, pde, dim, n_ranks(comm));
+  RunMemory::add_particles(memory, particle_parameters.n_particles, dim, n_ranks(comm),
+                           "Particles/Number of particles");
+  memory.check(comm);
   const InitialDensity<dim> mu0(problem, run.initial_density, run.function_constants);
   FiniteVolumeSolver<dim> solver(problem, pde, comm);
   solver.set_initial_density([&](const dealii::Point<dim> &p) { return mu0.value(p); });
@@ -283,7 +307,8 @@ int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const
   if (cl.check_only) {
     pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
           << ", d = " << dim << ", run mode compare, " << solver.n_cells()
-          << " cells, m = " << particle_parameters.n_particles << ")\n";
+          << " cells, m = " << particle_parameters.n_particles << "; memory per rank about "
+          << memory.summary() << ")\n";
     return 0;
   }
   begin_output(prm, cl, run, problem, comm, pcout);
@@ -312,12 +337,20 @@ int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
   StudyParameters study;
   study.parse_parameters(prm);
   study.check_consistency(problem, pde, particles);
+  MemoryEstimate memory;
+  RunMemory::add_data(memory, problem);
+  RunMemory::add_mesh(memory, pde, dim, n_ranks(comm));
+  RunMemory::add_mesh(memory, pde, dim, n_ranks(comm), study.reference_refinements,
+                      "reference mesh");
+  RunMemory::add_particles(memory, study.particle_numbers.back(), dim, n_ranks(comm),
+                           "Study/Particle numbers");
+  memory.check(comm);
   const InitialDensity<dim> mu0(problem, run.initial_density, run.function_constants);
   if (cl.check_only) {
     pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
           << ", d = " << dim << ", run mode study, " << study.particle_numbers.size()
           << " values of m x " << study.n_seeds << " seeds x " << study.initializations.size()
-          << " initializations)\n";
+          << " initializations; memory per rank about " << memory.summary() << ")\n";
     return 0;
   }
   begin_output(prm, cl, run, problem, comm, pcout);
@@ -371,6 +404,14 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
   particles.check_consistency(problem);
   PaperParameters paper;
   paper.parse_parameters(prm);
+  MemoryEstimate memory; // the largest run, on one rank (or all, Distribute runs = false)
+  RunMemory::add_data(memory, problem);
+  RunMemory::add_particles(memory, paper.particle_numbers.back(), problem.dimension(),
+                           paper.distribute_runs ? 1 : n_ranks(comm), "Paper/Particle numbers");
+  memory.add("random features", 8.0 * 2 * paper.particle_numbers.back() *
+                                    problem.objective().data().size(),
+             "Paper/Particle numbers, Problem/.../Number of samples");
+  memory.check(comm);
   auto seed_entry = [&](const long long value) {
     prm.enter_subsection("Problem");
     prm.enter_subsection(section);
@@ -385,7 +426,8 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
   if (cl.check_only) {
     pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
           << ", d = " << problem.dimension() << ", run mode paper, "
-          << paper.particle_numbers.size() << " values of m x " << paper.n_seeds << " instances)\n";
+          << paper.particle_numbers.size() << " values of m x " << paper.n_seeds
+          << " instances; memory per rank about " << memory.summary() << ")\n";
     return 0;
   }
   begin_output(prm, cl, run, problem, comm, pcout);
@@ -448,6 +490,10 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
       return run_particles_mode(prm, cl, run, *problem, comm, pcout);
     if (run.run_mode == "paper")
       return run_paper_mode(prm, cl, run, *problem, comm, pcout);
+    MemoryEstimate memory;
+    RunMemory::add_data(memory, *problem);
+    RunMemory::add_evaluation_grid(memory, run.evaluation_points, d, n_ranks(comm));
+    memory.check(comm);
     const std::optional<WeightedCloud> mu0 = initial_cloud(run, *problem, comm);
     if (cl.check_only) {
       pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem->name()
@@ -477,6 +523,13 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
     if (root)
       std::cerr << "meanfield: the run failed: " << e.what() << std::endl;
     return 2;
+  } catch (const std::bad_alloc &) {
+    // the memory estimate (app/memory.h) refuses what cannot fit; this is what it missed
+    std::cerr << "meanfield: the run failed: out of memory on rank "
+              << dealii::Utilities::MPI::this_mpi_process(comm)
+              << ". Lower the sizes of the run (particles, samples, cells) or use more ranks."
+              << std::endl;
+    return 2;
   } catch (const dealii::ExceptionBase &e) {
     if (root) {
       std::cerr << "meanfield: internal error:\n";
@@ -486,6 +539,10 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
   } catch (const std::exception &e) {
     if (root)
       std::cerr << "meanfield: internal error: " << e.what() << std::endl;
+    return 3;
+  } catch (...) {
+    if (root)
+      std::cerr << "meanfield: internal error: an exception of unknown type" << std::endl;
     return 3;
   }
 }

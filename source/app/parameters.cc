@@ -1,3 +1,4 @@
+#include <meanfield/app/parameter_file.h>
 #include <meanfield/app/parameters.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/compare/comparison.h>
@@ -9,7 +10,9 @@
 
 #include <deal.II/base/utilities.h>
 
+#include <cmath>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 
 namespace MeanField {
@@ -68,6 +71,11 @@ void RunParameters::declare_parameters(ParameterHandler &prm) {
       "and the end.");
   prm.declare_entry("Step interval", "0", Patterns::Integer(0),
                     "Also write the fields every this many steps (0: never).");
+  prm.declare_entry(
+      "Maximum number of frames", "10000", Patterns::Integer(1),
+      "The largest number of output times (End time / Time interval + 2, plus the frames of Step "
+      "interval) a run may have: each is a VTK frame, a pvd record and a statistics row, and a "
+      "schedule of millions of them is a typo. Raise it to write more.");
   prm.declare_entry("Write VTK", "true", Patterns::Bool(),
                     "Write solution.pvd and solution/*.vtu (+ .pvtu): density, F', velocity "
                     "-grad F', MPI rank. The statistics file is always written.");
@@ -89,6 +97,7 @@ void RunParameters::parse_parameters(ParameterHandler &prm) {
   output_interval = prm.get_double("Time interval");
   output_steps = prm.get_integer("Step interval");
   write_vtk = prm.get_bool("Write VTK");
+  max_frames = prm.get_integer("Maximum number of frames");
   prm.leave_subsection();
 }
 
@@ -107,6 +116,23 @@ void RunParameters::check_consistency(const Problem &problem) const {
           "Evaluation/Points per direction = " + std::to_string(evaluation_points) + " gives " +
               std::to_string(points) + " grid points in d = " + std::to_string(d) +
               " (more than 1e8). Lower it.");
+}
+
+void RunParameters::check_output_schedule(const double end_time, const double max_steps,
+                                          const std::string &end_entry) const {
+  const double by_time = output_interval > 0 ? std::floor(end_time / output_interval) + 2 : 2;
+  const double by_steps = output_steps > 0 ? std::floor(max_steps / output_steps) : 0;
+  std::ostringstream out;
+  out << std::setprecision(6) << "Output: " << end_entry << " = " << end_time
+      << " with Output/Time interval = " << output_interval;
+  if (output_steps > 0)
+    out << " and Output/Step interval = " << output_steps << " (up to " << max_steps
+        << " steps)";
+  out << " asks for up to " << by_time + by_steps
+      << " output frames, more than Output/Maximum number of frames = " << max_frames
+      << ". Use a larger Time interval (e.g. " << end_time / 100
+      << " for 100 frames), or raise the maximum if so many frames are wanted.";
+  require(by_time + by_steps <= max_frames, out.str());
 }
 
 void declare_all_parameters(ParameterHandler &prm) {
@@ -129,7 +155,7 @@ std::string message_of(const ExceptionBase &e) {
 
 void read_parameters(ParameterHandler &prm, const std::string &file,
                      const std::vector<std::string> &overrides) {
-  require(std::ifstream(file).good(), "Cannot open the parameter file <" + file + ">.");
+  check_parameter_file(file); // what deal.II does not check: cycles, duplicates, no entries
   try {
     prm.parse_input(file, "", false);
   } catch (const ExceptionBase &e) {
@@ -143,6 +169,10 @@ void read_parameters(ParameterHandler &prm, const std::string &file,
             "--set needs 'Section/Key=value', got <" + assignment + ">.");
     std::vector<std::string> path = Utilities::split_string_list(assignment.substr(0, equal), '/');
     const std::string value = assignment.substr(equal + 1);
+    require(value.find('#') == std::string::npos,
+            "--set \"" + assignment +
+                "\": a value cannot contain '#' (it starts a comment in a parameter file, "
+                "so the value would be cut there).");
     std::string text;
     for (std::size_t i = 0; i + 1 < path.size(); ++i)
       text += "subsection " + path[i] + "\n";

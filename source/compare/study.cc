@@ -14,19 +14,23 @@
 #include <sstream>
 
 namespace MeanField {
-using dealii::Patterns::Anything;
+using dealii::Patterns::Double;
 using dealii::Patterns::Integer;
+using dealii::Patterns::List;
+using dealii::Patterns::Selection;
 
 void StudyParameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.enter_subsection("Study");
   prm.declare_entry("Particle numbers", "10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000",
-                    Anything(), "The values of m, increasing, comma separated.");
+                    List(Integer(1, 100000000), 1),
+                    "The values of m, increasing, comma separated (1 <= m <= 1e8).");
   prm.declare_entry("Seeds", "3", Integer(1),
                     "Runs per m, with Particles/Seed, Particles/Seed + 1, ...");
-  prm.declare_entry("Times", "", Anything(),
+  prm.declare_entry("Times", "", List(Double(0)),
                     "Times at which the metrics are recorded, increasing, within [0, Time "
                     "stepping/End time]. Empty: the End time only.");
-  prm.declare_entry("Initializations", "iid", Anything(),
+  prm.declare_entry("Initializations", "iid",
+                    List(Selection("iid|quasi-random|quantiles|pde density|evenly spaced|sphere"), 1),
                     "Particle initializations to compare (values of Particles/Initialization), "
                     "comma separated, e.g. iid, quasi-random.");
   prm.declare_entry("Reference refinements", "1", Integer(0, 3),
@@ -38,13 +42,10 @@ void StudyParameters::declare_parameters(dealii::ParameterHandler &prm) {
 void StudyParameters::parse_parameters(dealii::ParameterHandler &prm) {
   prm.enter_subsection("Study");
   particle_numbers.clear();
-  for (const double m : parse_double_list(prm.get("Particle numbers"))) {
-    require(m >= 1 && m == std::floor(m) && m <= 1e8,
-            "Study/Particle numbers must be positive integers (got " + std::to_string(m) + ").");
-    particle_numbers.push_back(static_cast<unsigned int>(m));
-  }
+  for (const std::string &m : dealii::Utilities::split_string_list(prm.get("Particle numbers")))
+    particle_numbers.push_back(dealii::Utilities::string_to_int(m)); // the pattern checked it
   n_seeds = prm.get_integer("Seeds");
-  times = parse_double_list(prm.get("Times"));
+  times = parse_double_list(prm.get("Times"), "Study/Times");
   initializations.clear();
   for (const std::string &name : dealii::Utilities::split_string_list(prm.get("Initializations")))
     initializations.push_back(name);

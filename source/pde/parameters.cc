@@ -79,8 +79,8 @@ void PdeParameters::parse_parameters(ParameterHandler &prm) {
   for (const std::string &s : Utilities::split_string_list(prm.get("Subdivisions")))
     subdivisions.push_back(Utilities::string_to_int(s));
   refinements = prm.get_integer("Global refinements");
-  lower = parse_double_list(prm.get("Lower bounds"));
-  upper = parse_double_list(prm.get("Upper bounds"));
+  lower = parse_double_list(prm.get("Lower bounds"), "Mesh/Lower bounds");
+  upper = parse_double_list(prm.get("Upper bounds"), "Mesh/Upper bounds");
   boundaries = Utilities::split_string_list(prm.get("Boundary conditions"));
   prm.leave_subsection();
 

@@ -86,8 +86,8 @@ void PotentialDrift::Parameters::declare_parameters(dealii::ParameterHandler &pr
 }
 
 void PotentialDrift::Parameters::parse_parameters(dealii::ParameterHandler &prm) {
-  stiffness = parse_double_list(prm.get("Stiffness"));
-  center = parse_double_list(prm.get("Center"));
+  stiffness = parse_double_list(prm.get("Stiffness"), "Stiffness");
+  center = parse_double_list(prm.get("Center"), "Center");
   box_half_width = prm.get_double("Box half-width");
 }
 
@@ -160,11 +160,15 @@ void LinearFeatures::Parameters::declare_parameters(dealii::ParameterHandler &pr
 }
 
 void LinearFeatures::Parameters::parse_parameters(dealii::ParameterHandler &prm) {
-  target = parse_double_list(prm.get("Target"));
+  target = parse_double_list(prm.get("Target"), "Target");
   weight_decay = prm.get_double("Weight decay");
   n_samples = prm.get_integer("Number of samples");
   box_half_width = prm.get_double("Box half-width");
   seed = prm.get_integer("Seed");
+}
+
+double LinearFeatures::Parameters::data_bytes() const {
+  return 8.0 * double(n_samples) * (target.size() + 6);
 }
 
 LinearFeatures::LinearFeatures(const Parameters &parameters, MPI_Comm communicator)

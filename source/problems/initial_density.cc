@@ -4,11 +4,47 @@
 #include <deal.II/base/mpi.h>
 #include <deal.II/base/utilities.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
 namespace MeanField {
+namespace {
+bool is_identifier(const std::string &name) {
+  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_'))
+    return false;
+  return std::all_of(name.begin(), name.end(), [](const char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+} // namespace
+
+std::map<std::string, double> parse_function_constants(const std::string &text,
+                                                       const std::vector<std::string> &variables) {
+  const std::string entry = "Initial condition/Function constants";
+  std::map<std::string, double> constants{{"pi", M_PI}};
+  for (const std::string &item : dealii::Utilities::split_string_list(text, ',')) {
+    const auto pair = dealii::Utilities::split_string_list(item, '=');
+    require(pair.size() == 2, entry + ": <" + item + "> is not of the form name=value.");
+    const std::string &name = pair[0];
+    require(is_identifier(name), entry + ": <" + name +
+                                     "> is not a name (a letter or _, then letters, digits, _).");
+    require(std::find(variables.begin(), variables.end(), name) == variables.end(),
+            entry + ": <" + name + "> is a coordinate of the problem, not a constant.");
+    require(!constants.count(name), entry + ": <" + name + "> is " +
+                                        (name == "pi" ? "predefined." : "defined twice."));
+    char *end = nullptr;
+    const double value = std::strtod(pair[1].c_str(), &end);
+    require(!pair[1].empty() && end != nullptr && *end == '\0' && std::isfinite(value),
+            entry + ": the value of " + name + ", <" + pair[1] + ">, is not a finite number.");
+    constants[name] = value;
+  }
+  return constants;
+}
+
 template <int dim>
 InitialDensity<dim>::InitialDensity(const Problem &problem, const std::string &expression,
                                     const std::string &constants)
@@ -19,17 +55,8 @@ InitialDensity<dim>::InitialDensity(const Problem &problem, const std::string &e
   require(!text.empty(), "Initial condition/Density: the " + problem.name() +
                              " problem has no default density in d = " + std::to_string(dim) +
                              "; give an expression.");
-  std::map<std::string, double> constant_map{{"pi", M_PI}};
-  for (const std::string &item : dealii::Utilities::split_string_list(constants, ',')) {
-    const auto pair = dealii::Utilities::split_string_list(item, '=');
-    require(pair.size() == 2,
-            "Initial condition/Function constants: <" + item + "> is not of the form name=value.");
-    try {
-      constant_map[pair[0]] = dealii::Utilities::string_to_double(pair[1]);
-    } catch (...) {
-      throw InputError("Initial condition/Function constants: <" + pair[1] + "> is not a number.");
-    }
-  }
+  const std::map<std::string, double> constant_map =
+      parse_function_constants(constants, problem.coordinate_names());
   std::string variables;
   for (const std::string &name : problem.coordinate_names())
     variables += (variables.empty() ? "" : ",") + name;
@@ -43,6 +70,9 @@ InitialDensity<dim>::InitialDensity(const Problem &problem, const std::string &e
     throw InputError("Initial condition/Density = " + text +
                      " cannot be parsed in the variables (" + variables +
                      "): " + dealii::Utilities::trim(message.str()));
+  } catch (...) { // muparser's own exceptions are not std::exceptions
+    throw InputError("Initial condition/Density = " + text + " cannot be parsed in the variables (" +
+                     variables + ") with the Function constants <" + constants + ">.");
   }
 }
 

@@ -1,10 +1,14 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/memory.h>
 #include <meanfield/problems/exact_solutions.h>
 #include <meanfield/problems/problem.h>
 #include <meanfield/problems/sparse_deconvolution.h>
 #include <meanfield/problems/two_layer_network.h>
 
 #include <deal.II/base/utilities.h>
+
+#include <cmath>
+#include <cstdlib>
 
 namespace MeanField {
 double Domain::volume() const {
@@ -14,11 +18,18 @@ double Domain::volume() const {
   return v;
 }
 
-std::vector<double> parse_double_list(const std::string &text) {
+std::vector<double> parse_double_list(const std::string &text, const std::string &entry) {
   std::vector<double> values;
-  for (const std::string &item : dealii::Utilities::split_string_list(text, ','))
-    if (!item.empty())
-      values.push_back(dealii::Utilities::string_to_double(item));
+  for (const std::string &item : dealii::Utilities::split_string_list(text, ',')) {
+    if (item.empty())
+      continue;
+    char *end = nullptr;
+    const double value = std::strtod(item.c_str(), &end);
+    require(end != nullptr && *end == '\0' && std::isfinite(value),
+            (entry.empty() ? std::string("A list entry") : entry) + ": <" + item +
+                "> is not a finite number (in <" + text + ">).");
+    values.push_back(value);
+  }
   return values;
 }
 
@@ -66,6 +77,10 @@ std::unique_ptr<Problem> parse_and_build(dealii::ParameterHandler &prm, const st
   parameters.parse_parameters(prm);
   prm.leave_subsection();
   prm.leave_subsection();
+  MemoryEstimate memory; // before the data are generated
+  memory.add("data (every rank)", parameters.data_bytes(),
+             "Problem/" + section + "/Number of samples (and Input dimension)");
+  memory.check(communicator);
   try {
     return std::make_unique<P>(parameters, communicator);
   } catch (const InputError &e) {

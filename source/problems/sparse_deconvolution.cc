@@ -70,8 +70,8 @@ void SparseDeconvolution::Parameters::parse_parameters(dealii::ParameterHandler 
   gaussian_width = prm.get_double("Gaussian width");
   n_samples = prm.get_integer("Number of samples");
   n_spikes = prm.get_integer("Number of spikes");
-  spike_positions = parse_double_list(prm.get("Spike positions"));
-  spike_weights = parse_double_list(prm.get("Spike weights"));
+  spike_positions = parse_double_list(prm.get("Spike positions"), "Spike positions");
+  spike_weights = parse_double_list(prm.get("Spike weights"), "Spike weights");
   min_separation = prm.get_double("Minimum separation");
   min_weight = prm.get_double("Minimum weight");
   max_weight = prm.get_double("Maximum weight");
@@ -81,6 +81,11 @@ void SparseDeconvolution::Parameters::parse_parameters(dealii::ParameterHandler 
   loss_scale = prm.get_double("Loss scale");
   weight_bound = prm.get_double("Weight bound");
   seed = prm.get_integer("Seed");
+}
+
+double SparseDeconvolution::Parameters::data_bytes() const {
+  // per sample: s_k, y_k, rho_k and the kernel state (f, residual, weighted residual, reduction)
+  return 8.0 * 7 * n_samples;
 }
 
 SparseDeconvolution::SparseDeconvolution(const Parameters &parameters, MPI_Comm communicator)
@@ -93,6 +98,14 @@ SparseDeconvolution::SparseDeconvolution(const Parameters &parameters, MPI_Comm 
             "Spike weights must list one weight per entry of Spike positions (" +
                 std::to_string(prm.spike_positions.size()) + " positions, " +
                 std::to_string(prm.spike_weights.size()) + " weights).");
+    for (std::size_t j = 0; j < prm.spike_positions.size(); ++j) {
+      const double x = prm.spike_positions[j];
+      require(0 <= x && x < 1, "Spike positions: " + std::to_string(x) +
+                                   " lies outside the torus [0, 1) (1 is the point 0).");
+      for (std::size_t i = 0; i < j; ++i)
+        require(prm.spike_positions[i] != x,
+                "Spike positions: two spikes at " + std::to_string(x) + ": give each once.");
+    }
     positions = prm.spike_positions;
     weights = prm.spike_weights;
   } else {

@@ -77,6 +77,13 @@ void draw(RandomStream &random, const unsigned int p, const bool on_sphere, doub
 }
 } // namespace
 
+double TwoLayerNetwork::Parameters::data_bytes() const {
+  const double p = input_dimension + (bias ? 1 : 0), n = n_samples;
+  // the inputs, y, rho and the kernel state; for p > 4 the pre-activations and σ' of a block of
+  // 512 particles against all data (two matrices of 512 n)
+  return 8.0 * n * (p + 6) + (p > 4 ? 8.0 * 2 * 512 * n : 0.0);
+}
+
 TwoLayerNetwork::TwoLayerNetwork(const Parameters &parameters, MPI_Comm communicator)
     : prm(parameters) {
   const unsigned int p = prm.input_dimension + (prm.bias ? 1 : 0);

@@ -137,8 +137,8 @@ TEST(Study, SlopesOfIidAndQuasiRandomParticles) {
 TEST(Study, InconsistentParametersAreRefused) {
   std::ifstream file(std::string(MEANFIELD_SOURCE_DIR) + "/tests/prm/study_small.prm");
   const std::string base((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  for (const std::string entry : {"set Particle numbers = 100, 30", "set Particle numbers = ",
-                                  "set Times = 0.1, 0.5", "set Initializations = sphere"}) {
+  for (const std::string entry :
+       {"set Particle numbers = 100, 30", "set Times = 0.1, 0.5", "set Initializations = sphere"}) {
     dealii::ParameterHandler prm;
     declare_all_parameters(prm);
     prm.parse_input_from_string(base + "subsection Study\n " + entry + "\nend\n");
@@ -154,6 +154,14 @@ TEST(Study, InconsistentParametersAreRefused) {
           study.check_consistency(*problem, pde, particles);
         },
         InputError)
+        << entry;
+  }
+  // malformed or empty lists do not match their patterns: refused by the parser, entry named
+  for (const std::string entry : {"set Particle numbers = ", "set Particle numbers = 10, 1OO",
+                                  "set Times = 0.1, soon", "set Initializations = iid, magic"}) {
+    dealii::ParameterHandler prm;
+    declare_all_parameters(prm);
+    EXPECT_ANY_THROW(prm.parse_input_from_string(base + "subsection Study\n " + entry + "\nend\n"))
         << entry;
   }
 }

@@ -93,7 +93,10 @@ TEST(ParameterFiles, ErrorsNameTheEntry) {
                "  set Stiffness = 1, 2\n set Center = 0\n end\nend")
           .find("Center has 1 entries"),
       std::string::npos);
-  EXPECT_EQ(error_of(""), ""); // the defaults are a valid problem
+  EXPECT_EQ(error_of("set Run mode = evaluate"), ""); // the defaults are a valid problem
+  // a file that sets nothing is refused (it would run the defaults without a word)
+  EXPECT_NE(error_of("").find("sets no parameter"), std::string::npos);
+  EXPECT_NE(error_of("# a comment\n\n").find("sets no parameter"), std::string::npos);
 }
 
 TEST(ParameterFiles, OverridesApplyAndAreChecked) {
@@ -104,11 +107,14 @@ TEST(ParameterFiles, OverridesApplyAndAreChecked) {
   const auto problem = create_problem(prm, MPI_COMM_SELF);
   EXPECT_EQ(problem->objective().data().size(), 37u);
 
-  EXPECT_NE(error_of("", {"Problem/Sparse deconvolution/Number of samples=many"}).find("In --set"),
-            std::string::npos);
-  EXPECT_NE(error_of("", {"Problem/Nope/Key=1"}).find("In --set"), std::string::npos);
-  EXPECT_NE(error_of("", {"no equals sign"}).find("--set needs"), std::string::npos);
-  EXPECT_NE(error_of("", {}).find(""), std::string::npos);
+  const std::string file = "set Dimension = 2\n";
+  EXPECT_NE(
+      error_of(file, {"Problem/Sparse deconvolution/Number of samples=many"}).find("In --set"),
+      std::string::npos);
+  EXPECT_NE(error_of(file, {"Problem/Nope/Key=1"}).find("In --set"), std::string::npos);
+  EXPECT_NE(error_of(file, {"no equals sign"}).find("--set needs"), std::string::npos);
+  EXPECT_NE(error_of(file, {"Dimension=2 # two"}).find("cannot contain '#'"), std::string::npos);
+  EXPECT_EQ(error_of(file, {"Dimension=2"}), ""); // --set may replace a line of the file
 }
 
 TEST(InitialDensity, MidpointCloudIsNormalisedAndChecked) {

@@ -22,12 +22,17 @@ struct RunParameters {
   double output_interval;
   unsigned int output_steps;
   bool write_vtk;
+  unsigned int max_frames;
 
   static void declare_parameters(dealii::ParameterHandler &prm);
   void parse_parameters(dealii::ParameterHandler &prm);
 
   /// Cross-section checks against the problem; the message shows the corrected .prm lines.
   void check_consistency(const Problem &problem) const;
+
+  /// The output times up to @p end_time (and, with a Step interval, at most @p max_steps steps)
+  /// are at most Output/Maximum number of frames; @p end_entry names the end time's entry.
+  void check_output_schedule(double end_time, double max_steps, const std::string &end_entry) const;
 };
 
 /// Declare every parameter of MeanField in @p prm (what `meanfield --help` prints).

@@ -18,6 +18,7 @@ public:
 
     static void declare_parameters(dealii::ParameterHandler &prm);
     void parse_parameters(dealii::ParameterHandler &prm);
+    double data_bytes() const { return 0.0; } ///< no data
   };
 
   PotentialDrift(const Parameters &parameters, MPI_Comm communicator);
@@ -56,6 +57,8 @@ public:
 
     static void declare_parameters(dealii::ParameterHandler &prm);
     void parse_parameters(dealii::ParameterHandler &prm);
+    /// Bytes of the data set and the kernel state, on every rank.
+    double data_bytes() const;
   };
 
   LinearFeatures(const Parameters &parameters, MPI_Comm communicator);

@@ -6,10 +6,20 @@
 #include <deal.II/base/function_parser.h>
 #include <deal.II/base/point.h>
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace MeanField {
+/**
+ * `Initial condition/Function constants` ("name=value, name=value") as a map, with pi. Throws
+ * InputError for a name that is not an identifier, is a coordinate (@p variables) or is defined
+ * twice (pi included), and for a value that is not a finite number.
+ */
+std::map<std::string, double> parse_function_constants(const std::string &text,
+                                                       const std::vector<std::string> &variables);
+
 /**
  * The initial law μ0 of a problem in d = dim ≤ 3: a function-parser expression in
  * the problem's coordinate names (or the problem's default), evaluated on its box.

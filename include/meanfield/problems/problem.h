@@ -136,6 +136,7 @@ struct ProblemParameters {
  */
 std::unique_ptr<Problem> create_problem(dealii::ParameterHandler &prm, MPI_Comm communicator);
 
-/// Helpers for list-valued entries: "0.1, 0.5" → {0.1, 0.5}; empty string → {}.
-std::vector<double> parse_double_list(const std::string &text);
+/// Helpers for list-valued entries: "0.1, 0.5" → {0.1, 0.5}; empty string → {}. Throws InputError
+/// naming @p entry for an item that is not a finite number.
+std::vector<double> parse_double_list(const std::string &text, const std::string &entry = "");
 } // namespace MeanField

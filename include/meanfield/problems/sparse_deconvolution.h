@@ -33,6 +33,8 @@ public:
 
     static void declare_parameters(dealii::ParameterHandler &prm);
     void parse_parameters(dealii::ParameterHandler &prm);
+    /// Bytes of the data set and of the kernel's work arrays that scale with it, on every rank.
+    double data_bytes() const;
   };
 
   SparseDeconvolution(const Parameters &parameters, MPI_Comm communicator);
