@@ -2,8 +2,10 @@
 #include <meanfield/app/parameters.h>
 #include <meanfield/app/run_memory.h>
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/interrupt.h>
 #include <meanfield/compare/comparison.h>
 #include <meanfield/compare/study.h>
+#include <meanfield/io/checked_file.h>
 #include <meanfield/io/output_directory.h>
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/paper/experiment.h>
@@ -103,22 +105,24 @@ std::optional<WeightedCloud> initial_cloud(const RunParameters &run, const Probl
 
 void write_used_parameters(dealii::ParameterHandler &prm, const CommandLine &cl,
                            const std::string &directory, MPI_Comm comm) {
-  if (dealii::Utilities::MPI::this_mpi_process(comm) != 0)
-    return;
-  std::ofstream out(directory + "/parameters.prm");
-  out << "# The parameters used by this run of meanfield: " << cl.parameter_file;
-  for (const std::string &o : cl.overrides)
-    out << " --set \"" << o << '"';
-  out << "\n# (every parameter, defaults included; feed this file back to meanfield to repeat the "
-         "run)\n";
-  prm.print_parameters(out, dealii::ParameterHandler::PRM);
+  std::string error;
+  if (dealii::Utilities::MPI::this_mpi_process(comm) == 0)
+    error = write_file(directory + "/parameters.prm", [&](std::ostream &out) {
+      out << "# The parameters used by this run of meanfield: " << cl.parameter_file;
+      for (const std::string &o : cl.overrides)
+        out << " --set \"" << o << '"';
+      out << "\n# (every parameter, defaults included; feed this file back to meanfield to repeat "
+             "the run)\n";
+      prm.print_parameters(out, dealii::ParameterHandler::PRM);
+    });
+  throw_if_any_failed(error, "Could not write the run's parameters: ", comm);
 }
 
 // Every run's start, once its input is checked: the output directory, parameters.prm and the
 // banner (problem, d, ranks, threads). The caller ends the banner's last line.
 void begin_output(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
                   const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
-  prepare_output_directory(run.output_directory, comm);
+  prepare_output_directory(run.output_directory, run.overwrite, comm);
   write_used_parameters(prm, cl, run.output_directory, comm);
   pcout << "MeanField: " << problem.summary() << "\n  d = " << problem.dimension()
         << ", MPI ranks: " << dealii::Utilities::MPI::n_mpi_processes(comm)
@@ -183,8 +187,7 @@ void run_evaluate(const Problem &problem, const std::optional<WeightedCloud> &mu
   if (F_star)
     pcout << "  F* = " << *F_star << " (known exactly)\n";
 
-  if (dealii::Utilities::MPI::this_mpi_process(comm) == 0)
-    table.write(run.output_directory + "/statistics");
+  table.write(run.output_directory + "/statistics", comm);
 }
 
 // Run mode = pde in dimension dim: mesh, μ0 and every check first, output only after.
@@ -454,6 +457,8 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
 int run_application(int argc, char **argv, MPI_Comm comm) {
   const bool root = dealii::Utilities::MPI::this_mpi_process(comm) == 0;
   dealii::ConditionalOStream pcout(std::cout, root);
+  const InterruptHandler interrupts; // SIGINT, SIGTERM: the loops stop between two steps
+  std::string output_directory;      // for the message of an interrupted run
   try {
     const CommandLine cl = parse_command_line(argc, argv);
     dealii::ParameterHandler prm;
@@ -471,8 +476,10 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
     read_parameters(prm, cl.parameter_file, cl.overrides);
     RunParameters run;
     run.parse_parameters(prm);
+    output_directory = run.output_directory;
     const std::unique_ptr<Problem> problem = create_problem(prm, comm);
     run.check_consistency(*problem);
+    check_output_directory(run.output_directory, run.overwrite, comm);
     const unsigned int d = problem->dimension();
     if (run.run_mode == "pde")
       return dispatch_dimension("pde", d, [&](auto dim) {
@@ -523,6 +530,12 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
     if (root)
       std::cerr << "meanfield: the run failed: " << e.what() << std::endl;
     return 2;
+  } catch (const Interrupted &e) {
+    if (root)
+      std::cerr << "meanfield: interrupted at " << e.what() << " (signal " << e.signal
+                << "); output in " << std::filesystem::absolute(output_directory).string()
+                << " (complete up to there)" << std::endl;
+    return 128 + e.signal;
   } catch (const std::bad_alloc &) {
     // the memory estimate (app/memory.h) refuses what cannot fit; this is what it missed
     std::cerr << "meanfield: the run failed: out of memory on rank "

@@ -63,7 +63,13 @@ void RunParameters::declare_parameters(ParameterHandler &prm) {
   prm.enter_subsection("Output");
   prm.declare_entry("Directory", "output", Patterns::DirectoryName(),
                     "Where everything the run produces is written (created if needed): statistics, "
-                    "parameters.prm (the parameters actually used).");
+                    "parameters.prm (the parameters actually used). It belongs to one run: a "
+                    "directory holding a previous run's files is refused (see Overwrite).");
+  prm.declare_entry(
+      "Overwrite", "false", Patterns::Bool(),
+      "true: a previous run's files in Output/Directory (its tables, parameters.prm, pvd records, "
+      "solution/ and particles/ frames, plots) are removed before this run starts; nothing else "
+      "there is touched. false: such a directory is refused, so that two runs never mix.");
   prm.declare_entry(
       "Time interval", "0.1", Patterns::Double(0),
       "Write the fields (VTK) at t = 0, this interval, 2x this interval, ... and at "
@@ -94,6 +100,7 @@ void RunParameters::parse_parameters(ParameterHandler &prm) {
   prm.leave_subsection();
   prm.enter_subsection("Output");
   output_directory = prm.get("Directory");
+  overwrite = prm.get_bool("Overwrite");
   output_interval = prm.get_double("Time interval");
   output_steps = prm.get_integer("Step interval");
   write_vtk = prm.get_bool("Write VTK");

@@ -2,6 +2,9 @@
 #include <meanfield/compare/comparison.h>
 #include <meanfield/compare/metrics.h>
 #include <meanfield/io/particle_output.h>
+#include <meanfield/base/interrupt.h>
+#include <meanfield/io/pvd_record.h>
+#include <meanfield/particles/blow_up.h>
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/particles/driver.h>
 
@@ -96,7 +99,9 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
                  const ComparisonParameters &parameters, MPI_Comm comm,
                  dealii::ConditionalOStream &pcout) {
   using namespace dealii;
-  TimerOutput timer(comm, pcout, TimerOutput::summary, TimerOutput::wall_times);
+  // rank 0's own wall times: no communication in the timers, so that a run stopped by an
+  // exception (an interrupt, a blow-up) still prints its summary without a collective call
+  TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
   const bool root = Utilities::MPI::this_mpi_process(comm) == 0;
   const std::string directory = run.output_directory;
   StatisticsTable table;
@@ -108,23 +113,17 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
   table.add_column("particle iterations", "particle steps so far");
   table.add_column("wall time", "seconds since the start of the time loop");
 
-  std::vector<std::pair<double, std::string>> pde_records, particle_records;
-  unsigned int index = 0;
+  PvdRecord pde_pvd(directory, "solution"), particle_pvd(directory, "particles");
   auto write_output = [&](const double t) {
     if (!run.write_vtk)
       return;
     TimerOutput::Scope scope(timer, "output");
-    pde_records.emplace_back(t, pde.write_vtu(directory, index));
-    particle_records.emplace_back(t, write_particles_vtu(directory, index, particles.cloud().points,
-                                                         particle_output_fields(particles, problem),
-                                                         comm));
-    ++index;
-    if (root) {
-      std::ofstream pvd(directory + "/solution.pvd");
-      DataOutBase::write_pvd_record(pvd, pde_records);
-      std::ofstream particle_pvd(directory + "/particles.pvd");
-      DataOutBase::write_pvd_record(particle_pvd, particle_records);
-    }
+    const unsigned int index = pde_pvd.size();
+    pde_pvd.add(t, pde.write_vtu(directory, index), comm);
+    particle_pvd.add(t,
+                     write_particles_vtu(directory, index, particles.cloud().points,
+                                         particle_output_fields(particles, problem), comm),
+                     comm);
   };
 
   const double T = pde_parameters.end_time;
@@ -140,21 +139,28 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
         << "F particles" << std::setw(14) << "energy gap" << std::setw(14) << "prediction"
         << std::setw(14) << "MMD" << std::setw(14) << (dim == 1 ? "W1" : "sliced W2") << "\n";
   Timer wall(comm, true);
+  double eta = particle_parameters.step, F0 = 0.0, first_step = 0.0;
   for (double target = 0.0;; target = std::min(target + interval, T)) {
     // both systems to the output time
     while (pde.time() < target - tolerance) {
       TimerOutput::Scope scope(timer, "pde");
+      check_interrupt(comm, pde.step_number(), pde.time()); // the table holds every output time
       const auto d = pde.prepare_step();
       pde.complete_step(std::min(d.stable_dt, target - pde.time()));
     }
     while (particles.time() < target - tolerance) {
       TimerOutput::Scope scope(timer, "particles");
+      check_interrupt(comm, particles.iteration(), particles.time());
       const auto d = particles.prepare_step();
-      if (!std::isfinite(d.F))
-        throw RunError("F(mu_m) is not finite at t = " + std::to_string(particles.time()) +
-                       ": lower Particles/Step (now " + std::to_string(particle_parameters.step) +
-                       ").");
-      particles.complete_step(std::min(particle_parameters.step, target - particles.time()));
+      if (particles.iteration() == 0) {
+        F0 = d.F;
+        first_step = particle_parameters.step * d.max_speed;
+      }
+      if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300))
+        throw RunError("The particles of the comparison: " +
+                       blow_up_message(problem, F0, d.F, particles.iteration(), "Particles/Step",
+                                       particle_parameters.step, first_step));
+      particles.advance(target - particles.time(), eta); // fixed or backtracking steps
     }
     ComparisonMetrics m;
     {
@@ -168,8 +174,7 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
                    m.prediction_distance, m.mmd, m.wasserstein,
                    static_cast<long long>(pde.step_number()),
                    static_cast<long long>(particles.iteration()), wall.wall_time()});
-    if (root)
-      table.write(directory + "/comparison");
+    table.write(directory + "/comparison", comm);
     pcout << "  " << std::setw(10) << std::setprecision(4) << target << std::setprecision(6)
           << std::setw(14) << pde.state().value() << std::setw(14)
           << particles.kernel_state().value() << std::setw(14) << m.energy_gap << std::setw(14)

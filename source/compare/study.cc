@@ -1,5 +1,7 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/interrupt.h>
 #include <meanfield/compare/study.h>
+#include <meanfield/particles/blow_up.h>
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/particles/initialization.h>
 
@@ -83,21 +85,39 @@ std::vector<PdeSnapshot> pde_snapshots(FiniteVolumeSolver<dim> &solver,
                                        const std::vector<double> &times) {
   std::vector<PdeSnapshot> snapshots;
   for (const double t : times) {
-    while (solver.time() < t - 1e-12 * std::max(1.0, t))
+    while (solver.time() < t - 1e-12 * std::max(1.0, t)) {
+      check_interrupt(solver.communicator(), solver.step_number(), solver.time());
       solver.step(t - solver.time());
+    }
     solver.prepare_step();
     snapshots.push_back({t, solver.cloud(), solver.state(), solver.min_cell_size()});
   }
   return snapshots;
 }
 
+namespace {
+// The `study` table: one row per run and recorded time.
+StatisticsTable study_table(const std::vector<StudyRecord> &records, const unsigned int dim) {
+  StatisticsTable table;
+  table.add_column("initialization", "Particles/Initialization of the run");
+  table.add_column("m", "number of particles");
+  table.add_column("seed", "Particles/Seed of the run");
+  table.add_column("time", "recorded time");
+  add_metric_columns(table, dim, "mu_m", "mu_h");
+  for (const StudyRecord &r : records)
+    table.add_row({r.initialization, static_cast<long long>(r.m), static_cast<long long>(r.seed),
+                   r.time, r.metrics.energy_gap, r.metrics.prediction_distance, r.metrics.mmd,
+                   r.metrics.wasserstein});
+  return table;
+}
+} // namespace
+
 template <int dim>
-std::vector<StudyRecord>
-study_particles(const Problem &problem, const InitialDensity<dim> &mu0, const PdeParameters &pde,
-                const ParticleParameters &particles, const ComparisonParameters &comparison,
-                const StudyParameters &study, const std::vector<PdeSnapshot> &snapshots,
-                MPI_Comm comm, dealii::ConditionalOStream &pcout) {
-  std::vector<StudyRecord> records;
+void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
+                     const PdeParameters &pde, const ParticleParameters &particles,
+                     const ComparisonParameters &comparison, const StudyParameters &study,
+                     const std::vector<PdeSnapshot> &snapshots, MPI_Comm comm,
+                     dealii::ConditionalOStream &pcout, std::vector<StudyRecord> &records) {
   const unsigned int rank = dealii::Utilities::MPI::this_mpi_process(comm);
   const unsigned int n_ranks = dealii::Utilities::MPI::n_mpi_processes(comm);
   dealii::Timer wall(comm, true);
@@ -116,10 +136,20 @@ study_particles(const Problem &problem, const InitialDensity<dim> &mu0, const Pd
         ParticleSystem system(problem, p, comm);
         system.set_positions(initial_particles<dim>(problem, p, mu0, pde, first, end - first),
                              first);
+        double eta = p.step, F0 = 0.0, first_step = 0.0;
         for (const PdeSnapshot &snapshot : snapshots) {
           while (system.time() < snapshot.time - 1e-12 * std::max(1.0, snapshot.time)) {
-            system.prepare_step();
-            system.complete_step(std::min(p.step, snapshot.time - system.time()));
+            check_interrupt(comm, system.iteration(), system.time());
+            const ParticleSystem::Diagnostics d = system.prepare_step();
+            if (system.iteration() == 0) {
+              F0 = d.F;
+              first_step = p.step * d.max_speed;
+            }
+            if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300))
+              throw RunError("Study, the particle run with m = " + std::to_string(m) + ": " +
+                             blow_up_message(problem, F0, d.F, system.iteration(),
+                                             "Particles/Step", p.step, first_step));
+            system.advance(snapshot.time - system.time(), eta); // fixed or backtracking steps
           }
           system.prepare_step();
           records.push_back({initialization, m, p.seed, snapshot.time,
@@ -133,7 +163,6 @@ study_particles(const Problem &problem, const InitialDensity<dim> &mu0, const Pd
               << std::setprecision(3) << wall.wall_time() << " s)" << std::endl;
       }
   }
-  return records;
 }
 
 double metric_value(const ComparisonMetrics &metrics, const std::string &name) {
@@ -266,23 +295,18 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
             << "  (the floor of the particle errors)\n";
     }
   }
-  if (root)
-    pde_error.write(run.output_directory + "/study_pde_error");
+  pde_error.write(run.output_directory + "/study_pde_error", comm);
 
   pcout << "\n";
-  const std::vector<StudyRecord> records =
-      study_particles(problem, mu0, pde, particles, comparison, study, snapshots, comm, pcout);
-
-  StatisticsTable table;
-  table.add_column("initialization", "Particles/Initialization of the run");
-  table.add_column("m", "number of particles");
-  table.add_column("seed", "Particles/Seed of the run");
-  table.add_column("time", "recorded time");
-  add_metric_columns(table, dim, "mu_m", "mu_h");
-  for (const StudyRecord &r : records)
-    table.add_row({r.initialization, static_cast<long long>(r.m), static_cast<long long>(r.seed),
-                   r.time, r.metrics.energy_gap, r.metrics.prediction_distance, r.metrics.mmd,
-                   r.metrics.wasserstein});
+  std::vector<StudyRecord> records;
+  try {
+    study_particles(problem, mu0, pde, particles, comparison, study, snapshots, comm, pcout,
+                    records);
+  } catch (const Interrupted &) {
+    study_table(records, dim).write(run.output_directory + "/study", comm); // the runs done
+    throw;
+  }
+  const StatisticsTable table = study_table(records, dim);
   StatisticsTable slopes;
   slopes.add_column("initialization", "Particles/Initialization");
   slopes.add_column("time", "recorded time");
@@ -300,19 +324,18 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
           << f.slope << " +- " << f.spread << "  (" << f.n_fitted << " values of m above 3 x "
           << "the PDE's error)\n";
   }
-  if (root) {
-    table.write(run.output_directory + "/study");
-    slopes.write(run.output_directory + "/study_slopes");
-  }
+  table.write(run.output_directory + "/study", comm);
+  slopes.write(run.output_directory + "/study_slopes", comm);
 }
 
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \
   template std::vector<PdeSnapshot> pde_snapshots<dim>(FiniteVolumeSolver<dim> &,                  \
                                                        const std::vector<double> &);               \
-  template std::vector<StudyRecord> study_particles<dim>(                                          \
+  template void study_particles<dim>(                                                              \
       const Problem &, const InitialDensity<dim> &, const PdeParameters &,                         \
       const ParticleParameters &, const ComparisonParameters &, const StudyParameters &,           \
-      const std::vector<PdeSnapshot> &, MPI_Comm, dealii::ConditionalOStream &);                   \
+      const std::vector<PdeSnapshot> &, MPI_Comm, dealii::ConditionalOStream &,                    \
+      std::vector<StudyRecord> &);                                                                 \
   template void run_study<dim>(const Problem &, const InitialDensity<dim> &,                       \
                                const RunParameters &, const PdeParameters &,                       \
                                const ParticleParameters &, const ComparisonParameters &,           \

@@ -1,4 +1,5 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/io/checked_file.h>
 #include <meanfield/io/particle_output.h>
 
 #include <vtkCellArray.h>
@@ -86,15 +87,14 @@ std::string write_particles_vtu(const std::string &directory, const unsigned int
   writer->SetDataModeToAppended();
   writer->SetCompressorTypeToZLib();
   writer->SetCompressionLevel(1);
-  const int written = writer->Write();
-  int all_written = 0;
-  MPI_Allreduce(&written, &all_written, 1, MPI_INT, MPI_MIN, comm);
-  if (!all_written)
-    throw RunError("Could not write the particle output " + folder + "/" + stem + ".*.vtu");
+  // VTK removes a piece it could not finish (a full disk)
+  const std::string piece_error =
+      writer->Write() ? "" : folder + "/" + piece + ": VTK could not write it (disk full?)";
+  throw_if_any_failed(piece_error, "Could not write the particle output: ", comm);
 
   // The parallel record: the arrays, and one piece per rank.
-  if (rank == 0) {
-    std::ofstream record(folder + "/" + stem + ".pvtu");
+  std::string error;
+  if (rank == 0) error = write_file(folder + "/" + stem + ".pvtu", [&](std::ostream &record) {
     record << "<?xml version=\"1.0\"?>\n"
            << "<VTKFile type=\"PUnstructuredGrid\" version=\"0.1\" byte_order=\"LittleEndian\">\n"
            << "  <PUnstructuredGrid GhostLevel=\"0\">\n    <PPointData>\n"
@@ -109,9 +109,8 @@ std::string write_particles_vtu(const std::string &directory, const unsigned int
     for (int r = 0; r < n_ranks; ++r)
       record << "    <Piece Source=\"" << stem << "." << r << ".vtu\"/>\n";
     record << "  </PUnstructuredGrid>\n</VTKFile>\n";
-    if (!record)
-      throw RunError("Could not write " + folder + "/" + stem + ".pvtu");
-  }
+  });
+  throw_if_any_failed(error, "Could not write the particle output: ", comm);
   return "particles/" + stem + ".pvtu";
 }
 } // namespace MeanField

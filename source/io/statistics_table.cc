@@ -1,5 +1,8 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/io/checked_file.h>
 #include <meanfield/io/statistics_table.h>
+
+#include <deal.II/base/mpi.h>
 
 #include <cstdio>
 #include <fstream>
@@ -44,14 +47,10 @@ void StatisticsTable::write(std::ostream &stream) const {
   stream << formatted;
 }
 
-void StatisticsTable::write(const std::string &file_name) const {
-  const std::string temporary = file_name + ".tmp";
-  {
-    std::ofstream out(temporary);
-    write(out);
-    if (!out)
-      throw RunError("Could not write " + file_name);
-  }
-  std::rename(temporary.c_str(), file_name.c_str());
+void StatisticsTable::write(const std::string &file_name, MPI_Comm comm) const {
+  std::string error;
+  if (dealii::Utilities::MPI::this_mpi_process(comm) == 0)
+    error = replace_file(file_name, [&](std::ostream &out) { write(out); });
+  throw_if_any_failed(error, "Could not write a table: ", comm);
 }
 } // namespace MeanField

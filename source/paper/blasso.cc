@@ -107,13 +107,22 @@ double dual_value(const Objective &objective, const Objective::State &state, con
   return dual;
 }
 
-/// Cholesky solve of (H + μI) Δ = −g, μ raised until H + μI is positive definite.
+/// Cholesky solve of (H + μI) Δ = −g, μ raised until H + μI is positive definite; no step (zero)
+/// if H or g is not finite or no μ up to 1e20 |H| helps (the caller's line search then stops).
 std::vector<double> damped_newton_direction(std::vector<double> H, const std::vector<double> &g) {
   const std::size_t n = g.size();
   double scale = 0.0;
-  for (std::size_t i = 0; i < n; ++i)
+  bool finite = true;
+  for (std::size_t i = 0; i < n; ++i) {
     scale = std::max(scale, std::abs(H[i * n + i]));
-  for (double mu = 0.0;; mu = mu == 0.0 ? 1e-10 * (scale + 1e-300) : 10.0 * mu) {
+    finite = finite && std::isfinite(g[i]);
+  }
+  for (const double h : H)
+    finite = finite && std::isfinite(h);
+  if (!finite)
+    return std::vector<double>(n, 0.0);
+  for (double mu = 0.0; mu <= 1e20 * (scale + 1e-300);
+       mu = mu == 0.0 ? 1e-10 * (scale + 1e-300) : 10.0 * mu) {
     std::vector<double> L(H);
     for (std::size_t i = 0; i < n; ++i)
       L[i * n + i] += mu;
@@ -149,6 +158,7 @@ std::vector<double> damped_newton_direction(std::vector<double> H, const std::ve
     }
     return z;
   }
+  return std::vector<double>(n, 0.0);
 }
 
 /// Newton's method on F(x_1, r_1, ...) with the signs of the r_j fixed (F is smooth there); the
@@ -234,6 +244,11 @@ BlassoSolution blasso_optimum(const Objective &objective, const double lambda,
   Objective::State state;
   for (unsigned int iteration = 0;; ++iteration) {
     result.value = value_and_gradient(objective, x, r, gradient, state);
+    if (!std::isfinite(result.value))
+      throw RunError("The BLASSO optimum F* cannot be computed: F is not finite (" +
+                     std::to_string(result.value) +
+                     "). The problem's scales (Loss scale, the weights of the ground truth) put F "
+                     "beyond the range of double precision; lower them.");
     const SupBound sup = certify_sup(objective, state, degree, 0.25 * tolerance);
     result.lower_bound = dual_value(objective, state, lambda, sup.upper);
     result.certificate = sup.upper / lambda;

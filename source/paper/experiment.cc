@@ -3,7 +3,9 @@
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/objective/loss.h>
 #include <meanfield/paper/convex.h>
+#include <meanfield/base/interrupt.h>
 #include <meanfield/paper/experiment.h>
+#include <meanfield/particles/blow_up.h>
 #include <meanfield/particles/initialization.h>
 #include <meanfield/problems/sparse_deconvolution.h>
 #include <meanfield/problems/two_layer_network.h>
@@ -81,20 +83,20 @@ ParticleOutcome run_to_convergence(ParticleSystem &system, const ParticleParamet
                                    const std::optional<double> F_star) {
   dealii::Timer wall;
   ParticleOutcome outcome;
-  double eta = parameters.step, F0 = 0.0, F_mark = 0.0;
+  double eta = parameters.step, F0 = 0.0, F_mark = 0.0, first_step = 0.0;
   while (true) {
+    check_interrupt(system.communicator(), system.iteration(), system.time());
     const ParticleSystem::Diagnostics d = system.prepare_step();
     const unsigned long n = system.iteration();
-    if (n == 0)
+    if (n == 0) {
       F0 = F_mark = d.F;
-    if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300)) {
-      std::ostringstream message;
-      message << "Run mode = paper: F grew from " << F0 << " to " << d.F << " after " << n
-              << " steps of the particle run with m = " << parameters.n_particles
-              << ": Particles/Step = " << parameters.step << " is too large; lower it (try "
-              << parameters.step / 10 << ").";
-      throw RunError(message.str());
+      first_step = parameters.step * d.max_speed;
     }
+    if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300))
+      throw RunError("Run mode = paper, the particle run with m = " +
+                     std::to_string(parameters.n_particles) + ": " +
+                     blow_up_message(system.problem(), F0, d.F, n, "Particles/Step",
+                                     parameters.step, first_step));
     outcome.F = d.F;
     outcome.time = d.time;
     outcome.iterations = n;
@@ -353,8 +355,7 @@ run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_prob
          r.method == "particles" ? std::string("particles") : std::string("random_features"), r.F,
          r.F_star, excess, r.certificate, static_cast<long long>(r.iterations), r.time, stop,
          r.wall});
-    if (root)
-      table.write(run.output_directory + "/paper");
+    table.write(run.output_directory + "/paper", comm);
   };
 
   for (unsigned int s = 0; s < paper.n_seeds; ++s) {
@@ -457,8 +458,7 @@ run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_prob
     }
     summary.add_row(row);
   }
-  if (root)
-    summary.write(run.output_directory + "/paper_summary");
+  summary.write(run.output_directory + "/paper_summary", comm);
   pcout << "\n  the whole study: " << total.wall_time() << " s wall time\n";
   return records;
 }

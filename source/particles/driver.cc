@@ -1,7 +1,10 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/interrupt.h>
 #include <meanfield/base/parallel.h>
 #include <meanfield/io/particle_output.h>
+#include <meanfield/io/pvd_record.h>
 #include <meanfield/io/statistics_table.h>
+#include <meanfield/particles/blow_up.h>
 #include <meanfield/particles/driver.h>
 
 #include <deal.II/base/data_out_base.h>
@@ -71,12 +74,13 @@ std::vector<ParticleField> particle_output_fields(const ParticleSystem &system,
 
 void run_particles(ParticleSystem &system, const Problem &problem, const RunParameters &run,
                    const ParticleParameters &parameters, MPI_Comm comm, ConditionalOStream &pcout) {
-  TimerOutput timer(comm, pcout, TimerOutput::summary, TimerOutput::wall_times);
+  // rank 0's own wall times: no communication in the timers, so that a run stopped by an
+  // exception (an interrupt, a blow-up) still prints its summary without a collective call
+  TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
   const bool root = Utilities::MPI::this_mpi_process(comm) == 0;
   const std::string directory = run.output_directory;
   StatisticsTable table = particle_statistics_table();
-  std::vector<std::pair<double, std::string>> pvd_records;
-  unsigned int output_index = 0;
+  PvdRecord pvd(directory, "particles");
   const std::optional<double> F_star = problem.optimal_value();
   const double nan = std::numeric_limits<double>::quiet_NaN();
 
@@ -84,13 +88,10 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
     if (!run.write_vtk)
       return;
     TimerOutput::Scope scope(timer, "output");
-    pvd_records.emplace_back(t,
-                             write_particles_vtu(directory, output_index++, system.cloud().points,
-                                                 particle_output_fields(system, problem), comm));
-    if (root) {
-      std::ofstream pvd(directory + "/particles.pvd");
-      DataOutBase::write_pvd_record(pvd, pvd_records);
-    }
+    pvd.add(t,
+            write_particles_vtu(directory, pvd.size(), system.cloud().points,
+                                particle_output_fields(system, problem), comm),
+            comm); // listed once written
   };
   // θ of every particle at (about) multiples of the trajectory interval, gathered on rank 0
   StatisticsTable trajectories;
@@ -102,7 +103,7 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
     trajectories.add_column(problem.dimension() <= 4 ? names[i] : "theta_" + std::to_string(i),
                             "coordinate " + std::to_string(i + 1) + " of theta_i(t)");
   double next_trajectory = 0.0;
-  if (root && parameters.trajectory_interval > 0)
+  if (parameters.trajectory_interval > 0) // (the ground truth is the same on every rank)
     if (const std::optional<WeightedCloud> truth = problem.ground_truth()) {
       // the measure the paths should reach (for the pictures): θ*_j and its weight
       StatisticsTable table_truth;
@@ -117,7 +118,7 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
         row[problem.dimension()] = truth->weights[j];
         table_truth.add_row(row);
       }
-      table_truth.write(directory + "/ground_truth");
+      table_truth.write(directory + "/ground_truth", comm);
     }
   auto record_trajectories = [&](const double t) {
     const unsigned int d = problem.dimension();
@@ -135,11 +136,9 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
       }
   };
   auto write_statistics = [&]() {
-    if (root) {
-      table.write(directory + "/statistics");
-      if (parameters.trajectory_interval > 0)
-        trajectories.write(directory + "/trajectories");
-    }
+    table.write(directory + "/statistics", comm);
+    if (parameters.trajectory_interval > 0)
+      trajectories.write(directory + "/trajectories", comm);
   };
 
   const bool backtracking = parameters.step_control == "backtracking";
@@ -152,7 +151,7 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
         << "\n\n";
 
   Timer wall(comm, true);
-  double next_output = 0.0, last_progress = -1.0, F0 = 0.0;
+  double next_output = 0.0, last_progress = -1.0, F0 = 0.0, first_step = 0.0;
   const double T = parameters.end_time;
   const double interval = run.output_interval > 0 ? run.output_interval : T;
   const double tolerance = 1e-12 * std::max(1.0, T);
@@ -164,21 +163,19 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
       d = system.prepare_step();
     }
     const unsigned long n = system.iteration();
-    if (n == 0)
+    if (n == 0) {
       F0 = d.F;
+      first_step = parameters.step * d.max_speed;
+    }
     // A blow-up: F not finite, or 100 times its initial value (F ≥ 0 for our problems).
     if (!std::isfinite(d.F) || (n > 0 && d.F > 100.0 * std::max(F0, 1e-300))) {
       if (n == 0)
         throw RunError("F(mu_m) is not finite at the initial particles. Check the problem's "
                        "scales (Loss scale, weights) and the Particles/Initialization.");
       write_statistics();
-      std::ostringstream message;
-      message << "F " << (std::isfinite(d.F) ? "grew from " : "became non-finite, from ") << F0
-              << " to " << d.F << " after " << n
-              << " steps: the step Particles/Step = " << parameters.step
-              << " is too large for this problem. Lower it (try " << parameters.step / 10
-              << "); the statistics up to here are written.";
-      throw RunError(message.str());
+      throw RunError(blow_up_message(problem, F0, d.F, n, "Particles/Step", parameters.step,
+                                     first_step) +
+                     " The statistics up to here are written.");
     }
     const double t = system.time();
     if (parameters.trajectory_interval > 0 && t >= next_trajectory - tolerance) {
@@ -196,10 +193,15 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
     stationary =
         parameters.stationarity_tolerance > 0 && d.dissipation < parameters.stationarity_tolerance;
     const bool done = t >= T - tolerance || n >= parameters.max_iterations || stationary;
-    if (output_due || done || n % parameters.statistics_interval == 0)
+    const int signal = done ? 0 : interrupt_signal(comm); // SIGINT, SIGTERM: stop here
+    if (output_due || done || signal || n % parameters.statistics_interval == 0)
       table.add_row({static_cast<long long>(n), d.time, d.F, d.risk, d.potential,
                      F_star ? d.F - *F_star : nan, d.dissipation, d.mean_speed, d.max_speed,
                      wall.wall_time()});
+    if (signal) {
+      write_statistics();
+      throw Interrupted::at(signal, n, t);
+    }
     if (done) {
       if (!output_due)
         write_output(t);

@@ -9,15 +9,15 @@
 #include <numeric>
 
 namespace MeanField {
-ParticleSystem::ParticleSystem(const Problem &problem_, const ParticleParameters &parameters,
+ParticleSystem::ParticleSystem(const Problem &problem, const ParticleParameters &parameters,
                                MPI_Comm communicator)
-    : problem(problem_)
-    , objective(problem_.objective().with_communicator(communicator))
+    : the_problem(problem)
+    , objective(problem.objective().with_communicator(communicator))
     , prm(parameters)
     , comm(communicator)
-    , d(problem_.dimension())
+    , d(problem.dimension())
     , batch_random(parameters.seed + 0x5bd1e995ULL)
-    , particles(problem_.dimension()) {
+    , particles(problem.dimension()) {
   const Domain box = problem.domain();
   periodic = box.periodic;
   lower = box.lower;
@@ -163,7 +163,7 @@ void ParticleSystem::velocity_at(const std::vector<double> &theta, std::vector<d
 
 Objective ParticleSystem::batch_objective() {
   const std::size_t b = prm.batch_size;
-  if (auto fresh = problem.sample_data(batch_random, b))
+  if (auto fresh = the_problem.sample_data(batch_random, b))
     return objective.with_data(std::move(fresh));
   // b of the n data points without replacement (partial Fisher–Yates), reweighted to sum to 1
   const Dataset &data = objective.data();

@@ -1,5 +1,8 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/interrupt.h>
+#include <meanfield/io/pvd_record.h>
 #include <meanfield/io/statistics_table.h>
+#include <meanfield/particles/blow_up.h>
 #include <meanfield/pde/driver.h>
 
 #include <deal.II/base/data_out_base.h>
@@ -39,27 +42,21 @@ StatisticsTable pde_statistics_table() {
 template <int dim>
 void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const PdeParameters &pde,
              MPI_Comm comm, ConditionalOStream &pcout) {
-  TimerOutput timer(comm, pcout, TimerOutput::summary, TimerOutput::wall_times);
+  // rank 0's own wall times: no communication in the timers, so that a run stopped by an
+  // exception (an interrupt, a blow-up) still prints its summary without a collective call
+  TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
   const bool root = Utilities::MPI::this_mpi_process(comm) == 0;
   const std::string directory = run.output_directory;
   StatisticsTable table = pde_statistics_table();
-  std::vector<std::pair<double, std::string>> pvd_records;
-  unsigned int output_index = 0;
+  PvdRecord pvd(directory, "solution");
 
   auto write_output = [&](const double t) {
     if (!run.write_vtk)
       return;
     TimerOutput::Scope scope(timer, "output");
-    pvd_records.emplace_back(t, solver.write_vtu(directory, output_index++));
-    if (root) {
-      std::ofstream pvd(directory + "/solution.pvd");
-      DataOutBase::write_pvd_record(pvd, pvd_records);
-    }
+    pvd.add(t, solver.write_vtu(directory, pvd.size()), comm); // listed once written
   };
-  auto write_statistics = [&]() {
-    if (root)
-      table.write(directory + "/statistics");
-  };
+  auto write_statistics = [&]() { table.write(directory + "/statistics", comm); };
   const double nan = std::numeric_limits<double>::quiet_NaN();
   auto add_row = [&](const typename FiniteVolumeSolver<dim>::Diagnostics &d, const double dt,
                      const double error, const double wall) {
@@ -78,22 +75,25 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
   const double tolerance = 1e-12 * std::max(1.0, pde.end_time);
   typename FiniteVolumeSolver<dim>::Diagnostics d;
   bool stationary = false;
+  double F0 = 0.0;
   double final_error = nan;
   while (true) {
     {
       TimerOutput::Scope scope(timer, "time step (kernel + operator)");
       d = solver.prepare_step();
     }
+    if (solver.step_number() == 0)
+      F0 = d.F;
     if (!std::isfinite(d.F)) {
       if (solver.step_number() == 0)
         throw RunError(
             "F(mu0) is not finite: the initial state overflows. Check the problem's "
             "scales (Loss scale, weights, Parameter bound) and Initial condition/Density.");
       write_statistics();
-      throw RunError("F is not finite at step " + std::to_string(solver.step_number()) +
-                     ", t = " + std::to_string(d.time) +
-                     ": the flow blew up. Lower Time stepping/CFL number; the statistics up to "
-                     "here are written.");
+      throw RunError("At t = " + std::to_string(d.time) + ": " +
+                     blow_up_message(solver.problem(), F0, d.F, solver.step_number(),
+                                     "Time stepping/CFL number", pde.cfl, 0.0) +
+                     " The statistics up to here are written.");
     }
     const double t = solver.time();
     const bool output_due = t >= next_output - tolerance ||
@@ -116,6 +116,11 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
       add_row(d, 0.0, error, wall.wall_time());
       final_error = error;
       break;
+    }
+    if (const int signal = interrupt_signal(comm)) { // SIGINT, SIGTERM: stop between two steps
+      add_row(d, 0.0, error, wall.wall_time());
+      write_statistics();
+      throw Interrupted::at(signal, solver.step_number(), t);
     }
     // Land exactly on the output times and on the end time.
     const double dt = std::min({d.stable_dt, next_output - t, pde.end_time - t});

@@ -1,5 +1,6 @@
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/parallel.h>
+#include <meanfield/io/checked_file.h>
 #include <meanfield/pde/finite_volume.h>
 
 #include <deal.II/base/mpi.h>
@@ -120,7 +121,7 @@ void FiniteVolumeSolver<dim>::for_each_slot_block(const Function &f) const {
 template <int dim>
 FiniteVolumeSolver<dim>::FiniteVolumeSolver(const Problem &problem_,
                                             const PdeParameters &parameters, MPI_Comm communicator)
-    : problem(problem_)
+    : the_problem(problem_)
     , objective(problem_.objective().with_communicator(communicator))
     , prm(parameters)
     , comm(communicator)
@@ -130,8 +131,8 @@ FiniteVolumeSolver<dim>::FiniteVolumeSolver(const Problem &problem_,
     , mesh(make_mesh<dim>(communicator))
     , fe(0)
     , vector_fe(FE_DGQ<dim>(0), dim) {
-  prm.check_consistency(problem);
-  require(problem.dimension() == dim, "FiniteVolumeSolver: dimension mismatch.");
+  prm.check_consistency(the_problem);
+  require(the_problem.dimension() == dim, "FiniteVolumeSolver: dimension mismatch.");
 
   // The box, subdivided; boundary ids 2i (lower) and 2i+1 (upper) in direction i.
   Point<dim> p1, p2;
@@ -239,7 +240,7 @@ void FiniteVolumeSolver<dim>::build_tables() {
   // index k modulo N_i in periodic directions: the same numbers on every rank.
   // The mesh box puts every kink of V on a row of cell centres (PdeParameters::mesh_box); such
   // a centre is the kink itself, not a round-off neighbour (the trapped mass has no drift).
-  const std::vector<Kink> kinks = problem.kinks();
+  const std::vector<Kink> kinks = the_problem.kinks();
   auto centre_at = [&](const unsigned int i, const long k) {
     const double c = lower[i] + (upper[i] - lower[i]) * (k + 0.5) / lattice_cells[i];
     for (const Kink &kink : kinks)
@@ -755,7 +756,7 @@ FiniteVolumeSolver<dim>::l1_error(const std::function<double(const Point<dim> &)
 
 template <int dim>
 std::optional<double> FiniteVolumeSolver<dim>::exact_l1_error() const {
-  const std::optional<AffineFlow> flow = problem.exact_flow(current_time, initial_mean);
+  const std::optional<AffineFlow> flow = the_problem.exact_flow(current_time, initial_mean);
   if (!flow)
     return std::nullopt;
   auto rho0 = [&](const double *theta) { // μ0 is the expression restricted to the box
@@ -837,10 +838,29 @@ std::string FiniteVolumeSolver<dim>::write_vtu(const std::string &directory,
   flags.compression_level = DataOutBase::VtkFlags::best_speed;
   data_out.set_flags(flags);
   const std::string folder = directory + "/solution/";
-  if (Utilities::MPI::this_mpi_process(comm) == 0)
-    std::filesystem::create_directories(folder);
-  MPI_Barrier(comm);
-  return "solution/" + data_out.write_vtu_with_pvtu_record(folder, "solution", index, comm, 5);
+  const unsigned int my_rank = Utilities::MPI::this_mpi_process(comm);
+  std::error_code code;
+  if (my_rank == 0)
+    std::filesystem::create_directories(folder, code);
+  throw_if_any_failed(code ? folder + ": " + code.message() : "",
+                      "Could not write the solution: ", comm);
+  // each rank its piece, then rank 0 the record naming them: written and checked by us (a full
+  // disk must not leave a cut frame behind, nor a record naming one)
+  const std::string stem = "solution_" + Utilities::int_to_string(index, 5);
+  const std::string piece_error =
+      write_file(folder + stem + "." + Utilities::int_to_string(my_rank) + ".vtu",
+                 [&](std::ostream &out) { data_out.write_vtu(out); });
+  throw_if_any_failed(piece_error, "Could not write the solution: ", comm);
+  std::string error;
+  if (my_rank == 0) {
+    std::vector<std::string> pieces;
+    for (unsigned int r = 0; r < Utilities::MPI::n_mpi_processes(comm); ++r)
+      pieces.push_back(stem + "." + Utilities::int_to_string(r) + ".vtu");
+    error = write_file(folder + stem + ".pvtu",
+                       [&](std::ostream &out) { data_out.write_pvtu_record(out, pieces); });
+  }
+  throw_if_any_failed(error, "Could not write the solution: ", comm);
+  return "solution/" + stem + ".pvtu";
 }
 
 template class FiniteVolumeSolver<1>;

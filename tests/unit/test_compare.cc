@@ -113,9 +113,10 @@ TEST(Study, SlopesOfIidAndQuasiRandomParticles) {
   study.check_consistency(*pde.problem, pde.pde, particles);
   dealii::ConditionalOStream quiet(std::cout, false);
   const std::vector<PdeSnapshot> snapshots = pde_snapshots(*pde.solver, {0.2});
-  const std::vector<SlopeFit> fits =
-      fit_slopes(study_particles(*pde.problem, *pde.mu0, pde.pde, particles, comparison, study,
-                                 snapshots, MPI_COMM_SELF, quiet));
+  std::vector<StudyRecord> records;
+  study_particles(*pde.problem, *pde.mu0, pde.pde, particles, comparison, study, snapshots,
+                  MPI_COMM_SELF, quiet, records);
+  const std::vector<SlopeFit> fits = fit_slopes(records);
   auto slope = [&](const std::string &initialization, const std::string &metric) {
     for (const SlopeFit &f : fits)
       if (f.initialization == initialization && f.metric == metric)

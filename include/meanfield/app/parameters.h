@@ -19,6 +19,7 @@ struct RunParameters {
   std::string function_constants;
   unsigned int evaluation_points;
   std::string output_directory;
+  bool overwrite; ///< Output/Overwrite: remove a previous run's files first
   double output_interval;
   unsigned int output_steps;
   bool write_vtk;

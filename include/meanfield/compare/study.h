@@ -54,13 +54,14 @@ template <int dim>
 std::vector<PdeSnapshot> pde_snapshots(FiniteVolumeSolver<dim> &solver,
                                        const std::vector<double> &times);
 
-/// Every (initialization, m, seed) particle run against the snapshots. Collective.
+/// Every (initialization, m, seed) particle run against the snapshots, appended to @p records as
+/// each is done (what is done survives an Interrupted). Collective.
 template <int dim>
-std::vector<StudyRecord>
-study_particles(const Problem &problem, const InitialDensity<dim> &mu0, const PdeParameters &pde,
-                const ParticleParameters &particles, const ComparisonParameters &comparison,
-                const StudyParameters &study, const std::vector<PdeSnapshot> &snapshots,
-                MPI_Comm comm, dealii::ConditionalOStream &pcout);
+void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
+                     const PdeParameters &pde, const ParticleParameters &particles,
+                     const ComparisonParameters &comparison, const StudyParameters &study,
+                     const std::vector<PdeSnapshot> &snapshots, MPI_Comm comm,
+                     dealii::ConditionalOStream &pcout, std::vector<StudyRecord> &records);
 
 /// The metric named "energy gap", "prediction distance", "MMD" or "Wasserstein" of a record.
 double metric_value(const ComparisonMetrics &metrics, const std::string &name);

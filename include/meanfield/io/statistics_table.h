@@ -1,5 +1,7 @@
 #pragma once
 
+#include <mpi.h>
+
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -23,8 +25,12 @@ public:
   void add_row(const std::vector<Value> &values);
 
   void write(std::ostream &out) const;
-  /// Write to a file atomically (a temporary file renamed into place).
-  void write(const std::string &file_name) const;
+  /**
+   * Rank 0 writes the table to @p file_name atomically (a temporary file renamed into place: the
+   * previous version stays complete until then). Collective: on failure (a full disk, a
+   * directory of that name) every rank throws RunError naming the file and the reason.
+   */
+  void write(const std::string &file_name, MPI_Comm comm) const;
 
 private:
   std::vector<std::string> names;

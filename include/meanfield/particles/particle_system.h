@@ -61,6 +61,8 @@ public:
    */
   double advance(double limit, double &eta);
 
+  const Problem &problem() const { return the_problem; }
+  MPI_Comm communicator() const { return comm; }
   double time() const { return current_time; }
   unsigned long iteration() const { return n_iterations; }
   const WeightedCloud &cloud() const { return particles; }
@@ -72,7 +74,7 @@ public:
   const Objective::State &kernel_state() const { return state; }
 
 private:
-  const Problem &problem;
+  const Problem &the_problem;
   const Objective objective;
   ParticleParameters prm;
   MPI_Comm comm;

@@ -117,8 +117,11 @@ public:
   dealii::types::global_dof_index n_cells() const { return dof_handler.n_dofs(); }
   double min_cell_size() const { return h_min; }
 
+  const Problem &problem() const { return the_problem; }
+  MPI_Comm communicator() const { return comm; }
+
 private:
-  const Problem &problem;
+  const Problem &the_problem;
   const Objective objective;
   PdeParameters prm;
   MPI_Comm comm;
