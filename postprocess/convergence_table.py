@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Observed convergence orders of the finite-volume PDE solver on the exact solutions E1, E2.
 
-For each verification problem with a closed-form solution (MATH.md §3.3)
+For each verification problem with a closed-form solution (doc/theory.md §3.3)
 
     E1  potential drift    V(θ) = ½(θ − c)ᵀK(θ − c), no data: μ_t is the push-forward of μ0
                            by the characteristics θ(t) = c + e^{−Kt}(θ0 − c);

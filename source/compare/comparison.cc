@@ -28,7 +28,7 @@ void ComparisonParameters::declare_parameters(dealii::ParameterHandler &prm) {
       "sigma of the Gaussian kernel exp(-|theta - theta'|^2 / (2 sigma^2)) of the MMD.");
   prm.declare_entry("MMD features", "2000", Integer(1),
                     "D: random Fourier features of the MMD estimate (cost O((m + cells) D); the "
-                    "standard deviation of MMD^2 is at most 8 / sqrt(D)).");
+                    "standard deviation of MMD^2 is at most 2 / sqrt(D): each of the D terms lies in [0, 4]).");
   prm.declare_entry("Sliced directions", "50", Integer(1),
                     "K: random directions of the sliced W2 distance (d = 2, 3).");
   prm.declare_entry("Seed", "1", Integer(0),

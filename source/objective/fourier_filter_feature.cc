@@ -98,7 +98,7 @@ double FourierFilterFeature::filter_derivative(const double u) const {
   return dpsi;
 }
 
-// φ = r ψ(s − x), ∂_x φ = −r ψ'(s − x), ∂_r φ = ψ(s − x)   (MATH §3.1)
+// φ = r ψ(s − x), ∂_x φ = −r ψ'(s − x), ∂_r φ = ψ(s − x)   (doc/theory.md §3.1)
 void FourierFilterFeature::evaluate(const double *theta, const Dataset &data, double *values,
                                     double *gradients) const {
   const double x = theta[0], r = theta[1];

@@ -12,7 +12,7 @@ namespace MeanField {
 namespace {
 using Activation = TwoLayerFeature::Activation;
 
-// σ and σ' (MATH §3.2), written so that the compiler vectorizes the ReLU branch-free.
+// σ and σ' (doc/theory.md §3.2), written so that the compiler vectorizes the ReLU branch-free.
 template <Activation A>
 inline double activation_value(const double z) {
   if constexpr (A == Activation::relu)
@@ -84,7 +84,7 @@ std::string TwoLayerFeature::name() const {
   return std::string(sigma == Activation::relu ? "relu" : "sigmoid") + " neuron";
 }
 
-// φ = a σ(w·x), ∇_a φ = σ(w·x), ∇_w φ = a σ'(w·x) x  (MATH §3.2).
+// φ = a σ(w·x), ∇_a φ = σ(w·x), ∇_w φ = a σ'(w·x) x  (doc/theory.md §3.2).
 void TwoLayerFeature::evaluate(const double *theta, const Dataset &data, double *values,
                                double *gradients) const {
   const double a = theta[0];

@@ -500,13 +500,20 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
   if (!exact && !boundary_faces.empty())
     objective.first_variation(state, boundary_points, boundary_values.data(),
                               boundary_gradients.data());
+  wall_flux_local = 0.0;
   for (std::size_t b = 0; b < boundary_faces.size(); ++b) {
     const BoundaryFace &face = boundary_faces[b];
     double &g = dF[face.direction][face.slot];
-    if (!face.outflow)
+    const double wall_dF = exact ? g : boundary_gradients[b * dim + face.direction];
+    if (!face.outflow) {
+      // what the wall stops: the outward upwind flux of the cell inside (a diagnostic)
+      const std::size_t st = patch_stride[face.direction];
+      const double outward = face.upper ? -wall_dF : wall_dF;
+      wall_flux_local += std::max(outward, 0.0) * P[face.upper ? face.slot : face.slot + st] *
+                         cell_volume * inverse_h[face.direction];
       g = 0.0;
-    else if (!exact)
-      g = boundary_gradients[b * dim + face.direction];
+    } else
+      g = wall_dF;
   }
 
   // Minmod slopes σ_i (zero next to walls and outside the box), then those of the halo:
@@ -542,7 +549,7 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
     }
 
   // dρ_s/dt = Σ_i (F_i(lower face) − F_i(upper face)) / h_i with the upwind flux in the +e_i
-  // orientation (MATH §4), u = −∂_i F':
+  // orientation (doc/theory.md §4), u = −∂_i F':
   //   F = u⁺ ρ_L^f + u⁻ ρ_R^f,  ρ_L^f = ρ_s + (h_i/2) σ_s,  ρ_R^f = ρ_{s+e_i} − (h_i/2) σ_{s+e_i}.
   // One fused pass per direction; a face's flux is the same expression for both of its
   // cells (this file is compiled without FMA contraction), so it cancels exactly in the
@@ -630,12 +637,13 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
     last.potential = state.potential;
     last.mass = state.mass;
     // two reductions for all of them
-    std::vector<double> sums{dissipation, outflow_local},
+    std::vector<double> sums{dissipation, outflow_local, wall_flux_local},
         maxima{-min_rho, max_rho, max_speed, max_rate};
     Utilities::MPI::sum(sums, comm, sums);
     Utilities::MPI::max(maxima, comm, maxima);
     last.dissipation = sums[0];
     last.outflow = sums[1];
+    last.wall_flux = sums[2];
     last.min_density = -maxima[0];
     last.max_density = maxima[1];
     last.max_speed = maxima[2];

@@ -42,7 +42,7 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
   prm.enter_subsection("Discretization");
   prm.declare_entry(
       "Reconstruction", "minmod", Patterns::Selection("first order|minmod"),
-      "Face values of the density for the upwind flux (MATH §4): first order (the cell "
+      "Face values of the density for the upwind flux (doc/theory.md §4): first order (the cell "
       "average; positive for CFL <= 1) or MUSCL with the minmod limiter (second order "
       "on smooth solutions; positive for CFL <= 1/2).");
   prm.declare_entry(

@@ -123,7 +123,7 @@ std::string PotentialDrift::default_initial_density() const {
 }
 
 AffineFlow PotentialDrift::flow(const double t) const {
-  // θ(t) = c + e^{−Kt}(θ_0 − c)   (MATH §3.3, E1)
+  // θ(t) = c + e^{−Kt}(θ_0 − c)   (doc/theory.md §3.3, E1)
   AffineFlow phi;
   for (std::size_t i = 0; i < prm.stiffness.size(); ++i) {
     const double decay = std::exp(-prm.stiffness[i] * t);
@@ -227,7 +227,7 @@ std::string LinearFeatures::default_initial_density() const {
 
 void LinearFeatures::exact_velocity(const std::vector<double> &mean, const double *theta,
                                     double *v) const {
-  // v(θ) = −A(θ̄ − θ*) − λθ   (MATH §3.3, E2)
+  // v(θ) = −A(θ̄ − θ*) − λθ   (doc/theory.md §3.3, E2)
   const unsigned int d = dimension();
   for (unsigned int i = 0; i < d; ++i) {
     v[i] = -prm.weight_decay * theta[i];

@@ -19,7 +19,7 @@ void SparseDeconvolution::Parameters::declare_parameters(dealii::ParameterHandle
   prm.declare_entry(
       "Filter", "Dirichlet", Selection("Dirichlet|Gaussian"),
       "The filter psi: the Dirichlet kernel sin((2 f_c + 1) pi u) / sin(pi u) of cutoff "
-      "f_c (MATH.md M8), or the periodic Gaussian sum_p exp(-(u - p)^2 / (2 s^2)).");
+      "f_c (doc/theory.md (M8)), or the periodic Gaussian sum_p exp(-(u - p)^2 / (2 s^2)).");
   prm.declare_entry("Cutoff frequency", "7", Integer(0, 1000),
                     "f_c of the Dirichlet filter: frequencies |l| <= f_c are observed. "
                     "psi(0) = 2 f_c + 1.");
@@ -56,7 +56,7 @@ void SparseDeconvolution::Parameters::declare_parameters(dealii::ParameterHandle
       "which makes the PDE velocity continuous at r = 0. 0: the exact |r|.");
   prm.declare_entry("Loss scale", "1", Double(1e-300),
                     "kappa in the loss l(f, y) = (kappa / 2) (f - y)^2 (kappa = 1 / lambda_R of "
-                    "MATH.md 3.1). Scales the data term, hence the speed of the flow.");
+                    "doc/theory.md §3.1). Scales the data term, hence the speed of the flow.");
   prm.declare_entry("Weight bound", "2", Double(1e-300),
                     "R: the parameter-space box is x in [0, 1) (periodic) times r in [-R, R].");
   prm.declare_entry(

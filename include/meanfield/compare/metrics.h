@@ -10,7 +10,7 @@
 
 namespace MeanField {
 /**
- * Distances between two measures on parameter space (MATH §5), each given by the part of a
+ * Distances between two measures on parameter space (doc/theory.md §5), each given by the part of a
  * weighted cloud this rank holds (particles: positions × 1/m; the PDE: cell centres × cell
  * masses). All functions are collective over @p comm and give the same value on every rank,
  * whatever the split of the clouds over the ranks.
@@ -29,7 +29,7 @@ double mmd_exact(const WeightedCloud &mu, const WeightedCloud &nu, double bandwi
 /**
  * The same by D random Fourier features (Rahimi & Recht 2007): k(θ, θ') = E_ω cos(ω·(θ − θ')),
  * ω ~ N(0, σ⁻² I), so MMD² ≈ (1/D) Σ_d |μ̂(ω_d) − ν̂(ω_d)|² with μ̂(ω) = Σ_j w_j e^{iω·θ_j}.
- * O((m + n) D) and one all-reduce of 4D numbers; an unbiased estimate of MMD² whose standard
+ * O((m + n) D) and one all-reduce of 2D numbers (the difference of the two transforms); an unbiased estimate of MMD² whose standard
  * deviation is at most 2 (Σ|w|)² / √D. The frequencies come from @p seed (same on every rank).
  */
 double mmd_random_features(const WeightedCloud &mu, const WeightedCloud &nu, double bandwidth,

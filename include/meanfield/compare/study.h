@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace MeanField {
-/// The `Study` subsection: particle-to-PDE convergence as m grows (MATH §2, §5).
+/// The `Study` subsection: particle-to-PDE convergence as m grows (doc/theory.md §2, §5).
 struct StudyParameters {
   std::vector<unsigned int> particle_numbers; ///< m, increasing
   unsigned int n_seeds;

@@ -7,7 +7,7 @@
 
 namespace MeanField {
 /**
- * A neuron of a two-layer network (MATH §3.2): θ = (a, w) ∈ R^{1+p}, φ(θ, x) = a σ(w·x).
+ * A neuron of a two-layer network (doc/theory.md §3.2): θ = (a, w) ∈ R^{1+p}, φ(θ, x) = a σ(w·x).
  * A bias is a constant last input coordinate x_p = 1 added by the data set.
  *
  * ReLU makes φ 2-homogeneous in θ; the sigmoid makes it 1-homogeneous in a only.
@@ -59,7 +59,7 @@ private:
 };
 
 /**
- * A filtered spike on the torus T = [0, 1) (sparse deconvolution, MATH §3.1):
+ * A filtered spike on the torus T = [0, 1) (sparse deconvolution, doc/theory.md §3.1):
  * θ = (x, r), data point s ∈ T, φ(θ, s) = r ψ(s − x), with an even, real filter
  * given by its Fourier coefficients,
  *
@@ -116,7 +116,7 @@ private:
 };
 
 /**
- * The linear feature φ(θ, x) = θ·x of the exact solution E2 (MATH §3.3).
+ * The linear feature φ(θ, x) = θ·x of the exact solution E2 (doc/theory.md §3.3).
  * Both passes cost O((m + n) d): f_k = θ̄_w·x_k with θ̄_w = Σ_j w_j θ_j, and the data
  * part of F' is θ·b with b = Σ_k h_k x_k.
  */

@@ -27,7 +27,7 @@ public:
                       double *g) const = 0;
 };
 
-/// ℓ(f, y) = (κ/2)(f − y)², κ > 0 a scale (κ = 1/λ_R in MATH §3.1).
+/// ℓ(f, y) = (κ/2)(f − y)², κ > 0 a scale (κ = 1/λ_R in doc/theory.md §3.1).
 class SquareLoss : public Loss {
 public:
   explicit SquareLoss(double scale = 1.0);

@@ -43,7 +43,7 @@ public:
    * gradients[q d + i] += ∂_i V(θ_q). One virtual call per batch. The gradients hold the data
    * part of ∇F' on entry: on a kink of V the subgradient is the one that makes the sum of minimal
    * norm (the velocity of the gradient flow there: the exact flow keeps mass on the kink while
-   * |∂F'_data| ≤ λ, doc/theory.md (M3a)).
+   * |∂F'_data| ≤ λ, doc/theory.md (M3b)).
    */
   virtual void add_to(const PointSet &queries, double *values, double *gradients) const;
   /// The same for points on a grid (default: per point through value() and gradient()).
@@ -109,7 +109,7 @@ private:
 
 /**
  * V(θ) = ½ Σ_i K_i (θ_i − c_i)²: weight decay (λ/2)|θ|² when K_i = λ, c = 0, and the
- * confining potential of the exact solution E1 (MATH §3.3). Prox: (v_i + η K_i c_i)/(1 + η K_i).
+ * confining potential of the exact solution E1 (doc/theory.md §3.3). Prox: (v_i + η K_i c_i)/(1 + η K_i).
  */
 class QuadraticPotential : public Regularizer {
 public:

@@ -36,7 +36,7 @@ struct PointSet {
 
 /**
  * A weighted point cloud {(θ_j, w_j)}: the discrete (signed) measure
- * Σ_j w_j δ_{θ_j} handed to the F' kernel (MATH §1). Particles carry w_j = 1/m,
+ * Σ_j w_j δ_{θ_j} handed to the F' kernel (doc/theory.md §1). Particles carry w_j = 1/m,
  * the PDE hands over cell centres (or quadrature points) with their masses.
  * Under MPI each rank holds its own part of the cloud.
  */

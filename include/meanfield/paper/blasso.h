@@ -6,7 +6,7 @@
 
 namespace MeanField {
 /**
- * The optimum of sparse deconvolution over all measures (BLASSO, MATH §3.1),
+ * The optimum of sparse deconvolution over all measures (BLASSO, doc/theory.md §3.1),
  *
  *     F* = min_ν  R(∫ ψ(· − x) dν(x)) + λ |ν|(T),
  *

@@ -30,7 +30,7 @@ struct DistributedMesh<1> {
 };
 
 /**
- * The conservative finite-volume solver of ∂_t μ = −∇·(μ v_μ), v_μ = −∇F'(μ) (M5, MATH §4;
+ * The conservative finite-volume solver of ∂_t μ = −∇·(μ v_μ), v_μ = −∇F'(μ) (M5, doc/theory.md §4;
  * Carrillo, Chertock & Huang 2015) on a distributed Cartesian mesh of the problem's box.
  *
  * The density is a vector of cell averages (one DG(0) degree of freedom per cell) in a
@@ -57,6 +57,7 @@ public:
     double min_density = 0.0, max_density = 0.0;
     double dissipation = 0.0; ///< ∫|∇F'|² dμ_h at the cell centres (M6)
     double outflow = 0.0;     ///< mass that left through outflow boundaries so far
+    double wall_flux = 0.0;   ///< mass per unit time the no-flux walls stop (outward upwind flux)
     double max_speed = 0.0;   ///< max over the cells' faces of |u_f|
     double stable_dt = 0.0;   ///< the CFL-limited step for this state
   };
@@ -181,7 +182,7 @@ private:
   mutable dealii::PETScWrappers::MPI::Vector ghosted; ///< with ghost values
   std::vector<dealii::PETScWrappers::MPI::Vector> slopes, ghosted_slopes;
   dealii::PETScWrappers::MPI::Vector stage, rhs0, rhs;
-  double current_time = 0.0, outflow_local = 0.0, outflow_rate0 = 0.0;
+  double current_time = 0.0, outflow_local = 0.0, outflow_rate0 = 0.0, wall_flux_local = 0.0;
   std::function<double(const dealii::Point<dim> &)> initial_density;
   double initial_mass = 1.0;        ///< ∫ of the μ0 expression over the box (quadrature)
   std::vector<double> initial_mean; ///< of the discrete μ0

@@ -13,7 +13,7 @@ struct Domain;
 enum class BoundaryType { periodic, no_flux, outflow };
 
 /**
- * The parameters of the finite-volume PDE solver (MATH §4): subsections `Mesh`,
+ * The parameters of the finite-volume PDE solver (doc/theory.md §4): subsections `Mesh`,
  * `Discretization` and `Time stepping`.
  */
 struct PdeParameters {

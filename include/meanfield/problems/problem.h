@@ -14,7 +14,7 @@
 namespace MeanField {
 /**
  * An affine map Φ(θ) = diag(scale) θ + shift. The flows of both exact solutions E1 and E2
- * (MATH §3.3) are of this form, so the exact density at time t is the push-forward
+ * (doc/theory.md §3.3) are of this form, so the exact density at time t is the push-forward
  * ρ_t(θ) = ρ_0(Φ_t^{-1}(θ)) / det Φ_t.
  */
 struct AffineFlow {
@@ -40,7 +40,7 @@ struct Domain {
 };
 
 /**
- * A problem of MATH §3: it owns the data and the Objective built on them, and
+ * A problem of doc/theory.md §3: it owns the data and the Objective built on them, and
  * knows its parameter-space box, its default initial law μ0, and whatever is
  * known exactly about it (a ground-truth measure generating the data, the
  * optimal value F*).

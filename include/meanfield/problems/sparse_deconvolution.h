@@ -4,7 +4,7 @@
 
 namespace MeanField {
 /**
- * Sparse spike deconvolution (BLASSO) on the torus T = [0, 1), MATH §3.1.
+ * Sparse spike deconvolution (BLASSO) on the torus T = [0, 1), doc/theory.md §3.1.
  *
  * Ground truth Σ_j r*_j δ_{x*_j}; observations y_k = Σ_j r*_j ψ(s_k − x*_j) + σ ε_k on the
  * grid s_k = k/n with ρ_k = 1/n; θ = (x, r) ∈ T × R, φ(θ, s) = r ψ(s − x),

@@ -5,7 +5,7 @@
 
 namespace MeanField {
 /**
- * A two-layer network in the teacher–student setting, MATH §3.2.
+ * A two-layer network in the teacher–student setting, doc/theory.md §3.2.
  *
  * θ = (a, w) ∈ R^{1+p}, φ(θ, x) = a σ(w·x) with p = d_in (+1 with a bias, the
  * data then carry a constant last coordinate 1). Teacher: m0 neurons with
