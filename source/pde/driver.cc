@@ -50,7 +50,6 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
   // rank 0's own wall times: no communication in the timers, so that a run stopped by an
   // exception (an interrupt, a blow-up) still prints its summary without a collective call
   TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
-  const bool root = Utilities::MPI::this_mpi_process(comm) == 0;
   const std::string directory = run.output_directory;
   StatisticsTable table = pde_statistics_table();
   PvdRecord pvd(directory, "solution");
@@ -61,7 +60,9 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
     TimerOutput::Scope scope(timer, "output");
     pvd.add(t, solver.write_vtu(directory, pvd.size()), comm); // listed once written
   };
-  auto write_statistics = [&]() { table.write(directory + "/statistics", comm); };
+  auto write_statistics = [&]() {
+    table.write(directory + "/statistics", comm);
+  };
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const std::optional<double> F_star = solver.problem().optimal_value();
   auto add_row = [&](const typename FiniteVolumeSolver<dim>::Diagnostics &d, const double dt,
@@ -92,9 +93,9 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
       F0 = d.F;
     if (!std::isfinite(d.F)) {
       if (solver.step_number() == 0)
-        throw RunError(
-            "F(mu0) is not finite: the initial state overflows. Check the problem's "
-            "scales (Loss scale, weights, Parameter bound) and Initial condition/Density.");
+        throw RunError("F(mu0) is not finite: the initial state overflows. Check the problem's "
+                       "scales (Loss scale, Regularization or Weight decay, weights, the box) and "
+                       "Initial condition/Density.");
       write_statistics();
       throw RunError("At t = " + std::to_string(d.time) + ": " +
                      blow_up_message(solver.problem(), F0, d.F, solver.step_number(),
