@@ -102,7 +102,6 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
   // rank 0's own wall times: no communication in the timers, so that a run stopped by an
   // exception (an interrupt, a blow-up) still prints its summary without a collective call
   TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
-  const bool root = Utilities::MPI::this_mpi_process(comm) == 0;
   const std::string directory = run.output_directory;
   StatisticsTable table;
   table.add_column("time", "the output time t");

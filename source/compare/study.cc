@@ -252,7 +252,6 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
                const PdeParameters &pde, const ParticleParameters &particles,
                const ComparisonParameters &comparison, const StudyParameters &study, MPI_Comm comm,
                dealii::ConditionalOStream &pcout) {
-  const bool root = dealii::Utilities::MPI::this_mpi_process(comm) == 0;
   const std::vector<double> times =
       study.times.empty() ? std::vector<double>{pde.end_time} : study.times;
   const auto density = [&](const dealii::Point<dim> &p) {

@@ -73,7 +73,7 @@ void check_output_directory(const std::string &path, const bool overwrite, MPI_C
          {"parameters.prm", "statistics", "comparison", "study", "study_slopes", "study_pde_error",
           "paper", "paper_summary", "trajectories", "ground_truth", "solution.pvd",
           "particles.pvd"})
-      for (const std::string file : {name, name + ".tmp"})
+      for (const std::string &file : {name, name + ".tmp"})
         if (fs::is_directory(fs::path(path) / file, code))
           return "it holds a directory named " + file + ", in the way of the run's file of that "
                  "name. Remove or rename it, or choose another Output/Directory.";

@@ -339,7 +339,6 @@ std::vector<PaperRecord>
 run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_problem,
           const RunParameters &run, const ParticleParameters &particles,
           const PaperParameters &paper, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
-  const bool root = dealii::Utilities::MPI::this_mpi_process(comm) == 0;
   const unsigned int rank = dealii::Utilities::MPI::this_mpi_process(comm),
                      n_ranks = dealii::Utilities::MPI::n_mpi_processes(comm);
   dealii::Timer total(comm, true);

@@ -1,5 +1,5 @@
 // Features φ(θ, x): gradients against finite differences, the fast cloud-level passes
-// against the generic ones, filters against closed forms, homogeneity (MATH §3).
+// against the generic ones, filters against closed forms, homogeneity (doc/theory.md §3).
 #include "test_helpers.h"
 
 #include <meanfield/base/random.h>
@@ -95,31 +95,42 @@ TEST_P(FeatureTest, GradientMatchesFiniteDifferences) {
 }
 
 // The overridden passes (M1) and data part of (M3) agree with the generic implementation
-// built on evaluate(), for a cloud larger than one thread block.
+// built on evaluate(): for a cloud larger than one thread block, and for odd sizes that leave a
+// remainder after the vectorized sweeps (the ReLU kernel takes 4 particles and 2 queries at a
+// time, SIMD lanes take 4 or 8).
 TEST_P(FeatureTest, FastPassesMatchGenericPasses) {
   const auto feature = GetParam().make();
   const Dataset data = GetParam().data();
   const unsigned int d = feature->n_parameters();
   const std::size_t n = data.size();
-  const WeightedCloud cloud = random_cloud(d, 1500, 42);
+  for (const std::size_t m :
+       {std::size_t(1500), std::size_t(1), std::size_t(7), std::size_t(1503)}) {
+    SCOPED_TRACE("m = " + std::to_string(m));
+    const WeightedCloud cloud = random_cloud(d, m, 42 + m);
 
-  std::vector<double> f_fast(n, 0.5), f_generic(n, 0.5); // both add to what is there
-  feature->add_prediction(cloud, data, f_fast.data());
-  feature->Feature::add_prediction(cloud, data, f_generic.data());
-  EXPECT_LT(relative_difference(f_fast, f_generic), 1e-12);
+    std::vector<double> f_fast(n, 0.5), f_generic(n, 0.5); // both add to what is there
+    feature->add_prediction(cloud, data, f_fast.data());
+    feature->Feature::add_prediction(cloud, data, f_generic.data());
+    // Two paths, two summation orders (and dgemm, Fourier moments or fused multiply-adds against
+    // evaluate()): f_k sums m ≤ 1503 terms, so they agree to ≲ m eps cond ≈ 3e-13 cond, cond =
+    // Σ_j |w_j φ_j| / max_k |f_k| ≤ 4 for these clouds; 1e-12 of the largest entry (measured
+    // ≤ 6e-15 without FMA).
+    EXPECT_LT(relative_difference(f_fast, f_generic), 1e-12);
 
-  std::vector<double> h(n);
-  RandomStream random(3);
-  for (double &hk : h)
-    hk = random.normal() / n;
-  std::vector<double> v_fast(cloud.size()), g_fast(cloud.size() * d), v_gen(cloud.size()),
-      g_gen(cloud.size() * d), v_only(cloud.size());
-  feature->contract(cloud.points, data, h.data(), v_fast.data(), g_fast.data());
-  feature->Feature::contract(cloud.points, data, h.data(), v_gen.data(), g_gen.data());
-  feature->contract(cloud.points, data, h.data(), v_only.data(), nullptr);
-  EXPECT_LT(relative_difference(v_fast, v_gen), 1e-12);
-  EXPECT_LT(relative_difference(g_fast, g_gen), 1e-12);
-  EXPECT_LT(relative_difference(v_only, v_gen), 1e-12);
+    std::vector<double> h(n);
+    RandomStream random(3);
+    for (double &hk : h)
+      hk = random.normal() / n;
+    std::vector<double> v_fast(m), g_fast(m * d), v_gen(m), g_gen(m * d), v_only(m);
+    feature->contract(cloud.points, data, h.data(), v_fast.data(), g_fast.data());
+    feature->Feature::contract(cloud.points, data, h.data(), v_gen.data(), g_gen.data());
+    feature->contract(cloud.points, data, h.data(), v_only.data(), nullptr);
+    // sums of n ≤ 53 data terms (the Fourier filter: 2 f_c + 1 = 15 frequencies of n-term
+    // moments), cond ≤ 30 with the random signs of h: ≲ n eps cond ≈ 4e-13
+    EXPECT_LT(relative_difference(v_fast, v_gen), 1e-12);
+    EXPECT_LT(relative_difference(g_fast, g_gen), 1e-12);
+    EXPECT_LT(relative_difference(v_only, v_gen), 1e-12);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFeatures, FeatureTest, ::testing::ValuesIn(feature_cases()), case_name);
@@ -161,8 +172,8 @@ TEST(FourierFilter, DerivativeMatchesFiniteDifferences) {
   }
 }
 
-// Homogeneity (MATH §3, paper): ReLU φ(λθ) = λ²φ(θ); deconvolution φ((x, λr)) = λφ((x, r));
-// sigmoid φ((λa, w)) = λφ((a, w)) but φ is not homogeneous in w.
+// Homogeneity (doc/theory.md §3; Chizat & Bach 2018): ReLU φ(λθ) = λ²φ(θ); deconvolution φ((x, λr))
+// = λφ((x, r)); sigmoid φ((λa, w)) = λφ((a, w)) but φ is not homogeneous in w.
 TEST(Homogeneity, ReluIsTwoHomogeneous) {
   const TwoLayerFeature relu(3, TwoLayerFeature::Activation::relu);
   const Dataset data = random_dataset(3, 40, 9);
@@ -212,6 +223,7 @@ TEST(TwoLayerFeature, BlasPathAcrossBlocks) {
   std::vector<double> f(17, 0.0), f_ref(17, 0.0);
   relu.add_prediction(cloud, data, f.data());
   relu.Feature::add_prediction(cloud, data, f_ref.data());
+  // dgemm blocks against evaluate(): m = 1100 terms, ≲ m eps cond ≈ 2.4e-13 cond
   EXPECT_LT(relative_difference(f, f_ref), 1e-12);
 }
 
@@ -242,6 +254,8 @@ TEST_P(FeatureTest, GridPassesMatchPointPasses) {
   std::vector<double> f_grid(n, 0.0), f_points(n, 0.0);
   feature->add_prediction(grid, weights.data(), data, f_grid.data());
   feature->add_prediction(cloud, data, f_points.data());
+  // the Fourier filter groups the m = 300 points by position first (the other features expand
+  // the grid: the same arithmetic): ≲ m eps cond ≈ 7e-14 cond
   EXPECT_LT(relative_difference(f_grid, f_points), 1e-12);
 
   std::vector<double> h(n);
@@ -278,6 +292,7 @@ TEST_P(FeatureTest, TensorGridPassesMatchPointPasses) {
   std::vector<double> f_grid(n, 0.0), f_points(n, 0.0);
   feature->add_prediction(grid, weights.data(), data, f_grid.data());
   feature->add_prediction(cloud, data, f_points.data());
+  // as above, m ≤ 1296 points (p = 7) summed by unit-stride runs: ≲ m eps cond ≈ 3e-13 cond
   EXPECT_LT(relative_difference(f_grid, f_points), 1e-12);
 
   std::vector<double> h(n);
@@ -323,6 +338,11 @@ TEST(FourierFilter, TableExponentialIsAccurate) {
     worst = std::max({worst, static_cast<double>(std::abs(z.real() - std::cos(angle))),
                       static_cast<double>(std::abs(z.imag() - std::sin(angle)))});
   }
+  // The bound, from the arithmetic (eps = 2^-52), for any compiler contraction: the table angle
+  // fl(2·M_PI·j)/1024 is off by ≤ 2 eps (half an ulp of 2πj ≥ 4096) + 1.1 eps (M_PI's own error)
+  // and moves the component ⟂ to e^{2iπj/N}; the libm value (≤ 1 ulp), c, the two products and
+  // the sum (fused or not) add ≤ 1.25 eps along it: √(3.1² + 1.25²) ≈ 3.4 eps < 4 eps (measured
+  // 3.1 eps; without the θ⁴ term of the cosine series the error would be θ⁴/24 ≈ 4e-12).
   EXPECT_LT(worst, 4 * std::numeric_limits<double>::epsilon());
   EXPECT_EQ(exp_2i_pi(0.0), std::complex<double>(1.0, 0.0));
   EXPECT_EQ(exp_2i_pi(0.25).real(), exp_2i_pi(1.25).real()); // period 1, exactly

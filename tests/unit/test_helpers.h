@@ -12,9 +12,15 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <vector>
 
 namespace MeanField::testing {
+/// u = ε/2, the unit round-off of double: a rounded operation returns exact · (1 + δ), |δ| ≤ u.
+/// Tolerances between two code paths are written in it (a sum of n terms in another order, with
+/// or without fused multiply-adds, moves by ≲ n u times the sum of the terms' magnitudes).
+inline constexpr double unit_roundoff = std::numeric_limits<double>::epsilon() / 2;
+
 /// n points with i.i.d. N(0, 1) coordinates in R^p (optionally a constant last coordinate 1),
 /// random targets and random positive weights summing to 1.
 inline Dataset random_dataset(const unsigned int p, const std::size_t n, const std::uint64_t seed,
@@ -109,6 +115,30 @@ inline double relative_difference(const std::vector<double> &a, const std::vecto
   }
   return diff / scale;
 }
+/**
+ * S(θ) = Σ_k |h_k| (|φ(θ, x_k)| + Σ_i |θ_i ∂_iφ(θ, x_k)|) + |V(θ)|, h_k = ρ_k g_k: the size of the
+ * terms of F'(μ)(θ) (M3) before they cancel, plus how far each moves when θ's coordinates are
+ * perturbed by a relative round-off (the pre-activation w·x, the phase of e^{2iπ(s − x)}). Any two
+ * evaluations of the data sum of n terms, in whatever order, agree to ~2 (n + c) u S.
+ */
+inline double first_variation_term_size(const Objective &objective, const Objective::State &state,
+                                        const std::vector<double> &theta) {
+  const unsigned int d = theta.size();
+  double size = std::abs(objective.regularizer().value(theta.data(), d));
+  const Dataset &data = objective.data();
+  if (objective.feature() == nullptr || data.size() == 0)
+    return size;
+  std::vector<double> phi(data.size()), grad(data.size() * d);
+  objective.feature()->evaluate(theta.data(), data, phi.data(), grad.data());
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    double term = std::abs(phi[k]);
+    for (unsigned int i = 0; i < d; ++i)
+      term += std::abs(theta[i] * grad[k * d + i]);
+    size += std::abs(state.weighted_residual[k]) * term;
+  }
+  return size;
+}
+
 /// F'(μ)(θ) at one point, from an evaluated state (M3).
 inline double first_variation_at(const Objective &objective, const Objective::State &state,
                                  const std::vector<double> &theta) {

@@ -49,9 +49,8 @@ TEST(KinkOnCellCentres, ProblemDeclaresTheKinkOfTheL1Penalty) {
   EXPECT_EQ(problem->kinks()[0].value, 0.0);
   // the Huber smoothing has a continuous gradient: no kink
   dealii::ParameterHandler smooth;
-  EXPECT_TRUE(make_problem(smooth, deconvolution_prm("", "    set Huber width = 0.05\n"))
-                  ->kinks()
-                  .empty());
+  EXPECT_TRUE(
+      make_problem(smooth, deconvolution_prm("", "    set Huber width = 0.05\n"))->kinks().empty());
 }
 
 // Every uniform refinement level of every coarse mesh: r = 0 on a cell centre (to round-off), the
@@ -138,10 +137,10 @@ TEST(KinkOnCellCentres, MinimalNormSubgradientOnTheKink) {
   }
   std::vector<double> values(3, 0.0), gradients = {7.0, 0.15, 7.0, -0.5, 7.0, -0.5};
   V.add_to(points, values.data(), gradients.data());
-  EXPECT_EQ(gradients[1], 0.0);                 // |G| = 0.15 ≤ λ: trapped
+  EXPECT_EQ(gradients[1], 0.0);                  // |G| = 0.15 ≤ λ: trapped
   EXPECT_DOUBLE_EQ(gradients[3], -0.5 + lambda); // |G| > λ: leaves the kink at speed |G| − λ
   EXPECT_DOUBLE_EQ(gradients[5], -0.5 + lambda); // off the kink: G + λ sign(r)
-  EXPECT_EQ(gradients[0], 7.0);                 // other coordinates untouched
+  EXPECT_EQ(gradients[0], 7.0);                  // other coordinates untouched
   // the same on a tensor grid, through add_to and add_partial
   const GridPointSet grid = GridPointSet::tensor_product({{0.25, 0.5}, {-0.5, 0.0, 0.5}});
   std::vector<double> grid_values(6, 0.0), grid_gradients(12, 0.0), partial(6, 0.0);
@@ -151,8 +150,8 @@ TEST(KinkOnCellCentres, MinimalNormSubgradientOnTheKink) {
   V.add_partial(grid, 1, partial.data());
   for (std::size_t q = 0; q < 6; ++q) {
     const double rq = grid.coordinate(q, 1), g = q % 2 ? 0.3 : -0.1;
-    const double expected = rq == 0.0 ? (g > lambda ? g - lambda : 0.0)
-                                      : g + lambda * (rq > 0 ? 1.0 : -1.0);
+    const double expected =
+        rq == 0.0 ? (g > lambda ? g - lambda : 0.0) : g + lambda * (rq > 0 ? 1.0 : -1.0);
     EXPECT_DOUBLE_EQ(grid_gradients[2 * q + 1], expected) << "point " << q;
     EXPECT_DOUBLE_EQ(partial[q], expected) << "point " << q;
   }
@@ -162,11 +161,10 @@ TEST(KinkOnCellCentres, MinimalNormSubgradientOnTheKink) {
 // the closed-form BLASSO optimum F* = λ r* − λ²/(2κ(2 f_c + 1)) = 0.058667 within 3% (2.2% is
 // measured: the discretization error; with a face on the kink it stalled 17% above).
 TEST(KinkOnCellCentres, OneSpikePdeReachesTheBlassoOptimum) {
-  PdeSetup<2> setup(
-      deconvolution_prm("  set Subdivisions = 64\n  set Global refinements = 0\n",
-                        "    set Spike positions = 0.3\n    set Spike weights = 0.3\n"
-                        "    set Weight bound = 3\n") +
-      "subsection Time stepping\n  set End time = 8\nend\n");
+  PdeSetup<2> setup(deconvolution_prm("  set Subdivisions = 64\n  set Global refinements = 0\n",
+                                      "    set Spike positions = 0.3\n    set Spike weights = 0.3\n"
+                                      "    set Weight bound = 3\n") +
+                    "subsection Time stepping\n  set End time = 8\nend\n");
   const double lambda = 0.2, F_star = lambda * 0.3 - lambda * lambda / (2 * 15);
   EXPECT_NEAR(setup.problem->optimal_value().value(), F_star, 1e-10);
   const double F = setup.run_to_end().F;

@@ -53,8 +53,13 @@ TEST(Loss, BatchedRiskEqualsPointwiseSum) {
     double expected = 0.0;
     for (int k = 0; k < 37; ++k) {
       expected += data.weights[k] * loss->value(f[k], data.targets[k]);
-      EXPECT_DOUBLE_EQ(g[k], loss->derivative(f[k], data.targets[k]));
+      // the same arithmetic, exactly: κ (f − y) in both (nothing to fuse), derivative() itself
+      // in the logistic risk
+      EXPECT_EQ(g[k], loss->derivative(f[k], data.targets[k]));
     }
+    // n = 37 non-negative terms: the square loss's vectorized reduction of ρ ½κ r² (other lanes,
+    // products in another order) against this loop; each is within (n + 4) u of the exact sum,
+    // so they agree to 2 (n + 4) u ≈ 9e-15 relative (the logistic risk runs this very loop).
     EXPECT_NEAR(R, expected, 1e-14 * std::abs(expected));
   }
   EXPECT_THROW(create_loss("hinge"), InputError);
@@ -132,6 +137,8 @@ TEST(Regularizer, QuadraticPotentialGradientProxAndBatch) {
   const WeightedCloud cloud = random_cloud(3, 20, 4);
   std::vector<double> values(20, 1.0), gradients(60, 2.0);
   V.add_to(cloud.points, values.data(), gradients.data());
+  // the same formula in add_to() and value()/gradient(); at most the contraction of the 3-term
+  // sums into fused multiply-adds can differ: a few roundings of O(1) values (≲ 1e-15), so 1e-14
   for (int q = 0; q < 20; ++q) {
     EXPECT_NEAR(values[q], 1.0 + V.value(cloud.points[q], 3), 1e-14);
     V.gradient(cloud.points[q], 3, g.data());

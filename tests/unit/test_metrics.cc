@@ -1,5 +1,5 @@
-// Distances between measures (MATH §5) against closed forms, and invariant to how the clouds are
-// split over MPI ranks (this suite also runs on 2 ranks: mpi.np2.metrics).
+// Distances between measures (doc/theory.md §5) against closed forms, and invariant to how the
+// clouds are split over MPI ranks (this suite also runs on 2 ranks: mpi.np2.metrics).
 #include "test_helpers.h"
 
 #include <meanfield/base/exceptions.h>

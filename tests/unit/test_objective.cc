@@ -1,4 +1,4 @@
-// The F' kernel (MATH M1–M4) for every feature × loss × regularizer combination:
+// The F' kernel (doc/theory.md (M1)–(M4)) for every feature × loss × regularizer combination:
 // ∇F' against finite differences of F', F' as the first variation of F, and the
 // bookkeeping of F = R-part + V-part, mass and dissipation (M6).
 #include "test_helpers.h"
@@ -84,9 +84,17 @@ TEST_P(ObjectiveTest, GradientOfFirstVariationMatchesFiniteDifferences) {
   const WeightedCloud queries = random_cloud(d, 6, 77, 0.9);
   std::vector<double> values(6), gradients(6 * d);
   objective.first_variation(state, queries.points, values.data(), gradients.data());
+  const std::size_t n = objective.data().size();
   for (int q = 0; q < 6; ++q) {
     const std::vector<double> theta(queries.points[q], queries.points[q] + d);
-    EXPECT_DOUBLE_EQ(values[q], first_variation_at(objective, state, theta));
+    // Two code paths: the batch takes the value-and-gradient loop, the single query the
+    // value-only one (another vectorization of the n = 37-term sum; for p > 4 a 6-row against a
+    // 1-row dgemm for w·x). Each is within (n + d + 5) u S of the exact sum (n − 1 additions,
+    // ≤ d roundings in w·x, ≤ 6 in σ, the products and + V), so they agree to 2 (n + d + 5) u S
+    // ≈ 1e-14 S, S the terms' size (no cancellation credit): a wrong or missing term fails.
+    EXPECT_NEAR(values[q], first_variation_at(objective, state, theta),
+                2 * (n + d + 5) * unit_roundoff *
+                    first_variation_term_size(objective, state, theta));
     const std::vector<double> g(gradients.begin() + q * d, gradients.begin() + (q + 1) * d);
     check_gradient(
         [&](const std::vector<double> &t) { return first_variation_at(objective, state, t); },
@@ -124,15 +132,23 @@ TEST_P(ObjectiveTest, StateBookkeeping) {
   const unsigned int d = objective.n_parameters();
   const WeightedCloud mu = random_cloud(d, 150, 3, 0.8, 0.7);
   const Objective::State state = objective.evaluate(mu);
-  EXPECT_NEAR(state.mass, 0.7, 1e-14);
-  EXPECT_NEAR(state.potential, objective.regularizer().integrate(mu), 1e-14);
-  EXPECT_DOUBLE_EQ(state.value(), state.risk + state.potential);
+  // m = 150 positive weights normalized to 0.7, then summed (vectorized): each sum within m u of
+  // exact, so 2 (m + 1) u relative; the V-part (V ≥ 0) the same, with ≤ d + 4 roundings per term
+  const std::size_t m = mu.size();
+  EXPECT_NEAR(state.mass, 0.7, 2 * (m + 1) * unit_roundoff * 0.7);
+  const double potential = objective.regularizer().integrate(mu);
+  EXPECT_NEAR(state.potential, potential, 2 * (m + d + 4) * unit_roundoff * potential);
+  EXPECT_EQ(state.value(), state.risk + state.potential); // the same addition: exact
 
   double risk = 0.0;
   for (std::size_t k = 0; k < objective.data().size(); ++k)
     risk += objective.data().weights[k] *
             objective.loss()->value(state.prediction[k], objective.data().targets[k]);
-  EXPECT_NEAR(state.risk, risk, 1e-13 * std::abs(risk));
+  // n = 37 non-negative terms: the square loss's vectorized risk (ρ ½κ r², products in another
+  // order) against this loop, each within (n + 4) u of the exact sum: 2 (n + 5) u ≈ 1e-14 relative
+  // (the logistic risk runs this very loop).
+  const std::size_t n = objective.data().size();
+  EXPECT_NEAR(state.risk, risk, 2 * (n + 5) * unit_roundoff * std::abs(risk));
 
   std::vector<double> values(mu.size()), gradients(mu.size() * d), velocity(mu.size() * d);
   objective.first_variation(state, mu.points, values.data(), gradients.data());
@@ -141,9 +157,13 @@ TEST_P(ObjectiveTest, StateBookkeeping) {
   for (std::size_t j = 0; j < mu.size(); ++j)
     for (unsigned int i = 0; i < d; ++i) {
       dissipation += mu.weights[j] * gradients[j * d + i] * gradients[j * d + i];
-      EXPECT_EQ(velocity[j * d + i], -gradients[j * d + i]);
+      EXPECT_EQ(velocity[j * d + i], -gradients[j * d + i]); // the same call, negated: exact
     }
-  EXPECT_NEAR(objective.dissipation(state, mu), dissipation, 1e-13 * dissipation);
+  // The same gradients summed in two groupings, Σ_j w_j (Σ_i g_ji²) against Σ_j Σ_i w_j g_ji²
+  // (fused multiply-adds or not): positive terms, so each is within (m d + 1) u of the exact sum
+  // and they agree to (m (d + 1) + d + 2) u relative (5e-14 for d = 2, 1.3e-13 for d = 7).
+  EXPECT_NEAR(objective.dissipation(state, mu), dissipation,
+              (m * (d + 1) + d + 2) * unit_roundoff * dissipation);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCombinations, ObjectiveTest,
@@ -163,14 +183,19 @@ TEST(Objective, PurePotential) {
   const WeightedCloud mu = random_cloud(2, 40, 5);
   const Objective::State state = objective.evaluate(mu);
   EXPECT_EQ(state.risk, 0.0);
-  EXPECT_NEAR(state.value(), V->integrate(mu), 1e-15);
+  // the batched pass against V's own value()/integrate(): the same formula, summed and fused
+  // perhaps differently; V = ½ Σ K_i (θ_i − c_i)² ≥ 0 from ≤ 6 roundings per point, a sum of 40
+  const double integral = V->integrate(mu);
+  EXPECT_NEAR(state.value(), integral, 2 * (40 + 6) * unit_roundoff * integral);
   std::vector<double> values(40), gradients(80), g(2);
   objective.first_variation(state, mu.points, values.data(), gradients.data());
   for (int j = 0; j < 40; ++j) {
-    EXPECT_NEAR(values[j], V->value(mu.points[j], 2), 1e-15);
+    const double value = V->value(mu.points[j], 2);
+    EXPECT_NEAR(values[j], value, 2 * 6 * unit_roundoff * value);
     V->gradient(mu.points[j], 2, g.data());
-    EXPECT_NEAR(gradients[2 * j], g[0], 1e-15);
-    EXPECT_NEAR(gradients[2 * j + 1], g[1], 1e-15);
+    // K_i (θ_i − c_i): two roundings each way
+    EXPECT_NEAR(gradients[2 * j], g[0], 4 * unit_roundoff * std::abs(g[0]));
+    EXPECT_NEAR(gradients[2 * j + 1], g[1], 4 * unit_roundoff * std::abs(g[1]));
   }
 }
 
@@ -196,6 +221,11 @@ TEST_P(ObjectiveTest, GridMeasureEqualsCloud) {
   cloud.weights = mu.weights;
   const Objective::State s_cloud = objective.evaluate(cloud);
   const Objective::State s_grid = objective.evaluate(grid, mu.weights);
+  // Two paths: the Fourier filter's and the regularizers' grid passes group the m = 120 points by
+  // coordinate value before summing (the others expand the grid: the same arithmetic). Sums of
+  // ≤ m terms, then ≤ 2 f_c + 1 = 15 Fourier terms: ≲ (m + 15) eps ≈ 3e-14 of the terms' size,
+  // so 1e-12 of the largest entry (the values are O(1) and cancel by at most ~10 here); F and the
+  // V-part (≲ 1) likewise.
   EXPECT_LT(relative_difference(s_grid.prediction, s_cloud.prediction), 1e-12);
   EXPECT_NEAR(s_grid.value(), s_cloud.value(), 1e-12 * std::abs(s_cloud.value()));
   EXPECT_NEAR(s_grid.potential, s_cloud.potential, 1e-13);
@@ -232,10 +262,14 @@ TEST_P(ObjectiveTest, TensorGridMeasureEqualsCloud) {
     cloud.weights.push_back(random.uniform(0.0, 1.0) / grid.size());
   const Objective::State s_cloud = objective.evaluate(cloud);
   const Objective::State s_grid = objective.evaluate(grid, cloud.weights);
+  // As above, with m ≤ 432 grid points: the unit-stride grid passes sum by runs of equal
+  // coordinates (vectorized), the cloud point by point; ≲ (m + 15) eps ≈ 1e-13 of the terms' size.
+  const std::size_t m = grid.size();
   EXPECT_LT(relative_difference(s_grid.prediction, s_cloud.prediction), 1e-12);
   EXPECT_NEAR(s_grid.value(), s_cloud.value(), 1e-12 * std::abs(s_cloud.value()));
   EXPECT_NEAR(s_grid.potential, s_cloud.potential, 1e-13);
-  EXPECT_NEAR(s_grid.mass, s_cloud.mass, 1e-14);
+  // the mass: m positive weights, a vectorized reduction against a sequential one
+  EXPECT_NEAR(s_grid.mass, s_cloud.mass, 2 * m * unit_roundoff * s_cloud.mass);
   std::vector<double> vg(cloud.size()), gg(cloud.size() * d), vc(cloud.size()),
       gc(cloud.size() * d);
   objective.first_variation(s_cloud, grid, vg.data(), gg.data());

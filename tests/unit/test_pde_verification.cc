@@ -1,5 +1,5 @@
 // Verification of the finite-volume solver of (M5) against the exact solutions E1 and E2
-// (MATH §3.3): L¹ errors on refined meshes and observed orders (first order ≥ 0.8, minmod
+// (doc/theory.md §3.3): L¹ errors on refined meshes and observed orders (first order ≥ 0.8, minmod
 // ≥ 1.5); the energy identity E3 (M6); mass conservation to round-off, positivity and
 // monotone F on the sparse-deconvolution and ReLU problems.
 #include "pde_test_helpers.h"

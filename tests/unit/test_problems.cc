@@ -1,5 +1,5 @@
-// The problem library (MATH §3): every problem's kernel against finite differences, the exact
-// solutions E1 and E2 (velocity fields, means, flow maps), ground truths and data generation.
+// The problem library (doc/theory.md §3): every problem's kernel against finite differences, the
+// exact solutions E1 and E2 (velocity fields, means, flow maps), ground truths and data generation.
 #include "test_helpers.h"
 
 #include <meanfield/app/parameters.h>
@@ -68,7 +68,7 @@ TEST_P(EveryProblem, DomainAndDefaults) {
 
 INSTANTIATE_TEST_SUITE_P(Library, EveryProblem, ::testing::ValuesIn(problem_texts));
 
-// E2: the kernel's velocity is −A(θ̄ − θ*) − λθ for any measure of mass 1 (MATH §3.3).
+// E2: the kernel's velocity is −A(θ̄ − θ*) − λθ for any measure of mass 1 (doc/theory.md §3.3).
 TEST(LinearFeaturesE2, KernelVelocityIsTheExactAffineField) {
   for (const std::string target : {"0.5, -0.5", "1, 0.2, -0.7"}) {
     const auto problem = make_problem("subsection Problem\n set Type = linear features\n"
