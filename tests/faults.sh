@@ -60,6 +60,16 @@ start_and_wait() {
   fail "the run wrote no statistics within 30 s"
 }
 
+# Run a command with files limited to 64 KiB (a full disk, as the process sees it: writes past the
+# limit fail with EFBIG instead of a SIGXFSZ), its output in $work/log.
+with_small_file_limit() {
+  (
+    trap '' XFSZ
+    ulimit -f 64
+    "$@"
+  ) > "$work/log" 2>&1
+}
+
 case $case in
 interrupt_serial)
   # SIGINT: stop between two steps, flush the table, say where, exit 130
@@ -98,12 +108,8 @@ disk_full)
   # full disk): the frames of 16384 cells do not fit. The run must fail naming the file and the
   # reason, and leave only complete output.
   dir=$work/run
-  (
-    trap '' XFSZ
-    ulimit -f 64
-    "$meanfield" "$pde_long" --set "Output/Directory=$dir" --set "Time stepping/End time=0.003" \
-      --set "Output/Time interval=0.001"
-  ) > "$work/log" 2>&1
+  with_small_file_limit "$meanfield" "$pde_long" --set "Output/Directory=$dir" \
+    --set "Time stepping/End time=0.003" --set "Output/Time interval=0.001"
   code=$?
   tail -3 "$work/log"
   [ $code -eq 2 ] || fail "exit code $code, expected 2 (a run that failed)"
@@ -117,12 +123,8 @@ disk_full_table)
   # the statistics table outgrows the 64 KiB limit: the run fails naming the table, and the
   # previous version of the table stays in place, complete
   dir=$work/run
-  (
-    trap '' XFSZ
-    ulimit -f 64
-    "$meanfield" "$particles_small" --set "Output/Directory=$dir" --set "Output/Write VTK=false" \
-      --set "Particles/End time=0.2" --set "Output/Time interval=0.002"
-  ) > "$work/log" 2>&1
+  with_small_file_limit "$meanfield" "$particles_small" --set "Output/Directory=$dir" \
+    --set "Output/Write VTK=false" --set "Particles/End time=0.2" --set "Output/Time interval=0.002"
   code=$?
   tail -2 "$work/log"
   [ $code -eq 2 ] || fail "exit code $code, expected 2 (a run that failed)"
