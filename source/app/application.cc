@@ -37,7 +37,9 @@ namespace MeanField {
 namespace {
 namespace po = boost::program_options;
 
-unsigned int n_ranks(MPI_Comm comm) { return dealii::Utilities::MPI::n_mpi_processes(comm); }
+unsigned int n_ranks(MPI_Comm comm) {
+  return dealii::Utilities::MPI::n_mpi_processes(comm);
+}
 
 struct CommandLine {
   std::string parameter_file;
@@ -241,8 +243,7 @@ int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
   ParticleParameters parameters;
   parameters.parse_parameters(prm);
   parameters.check_consistency(problem);
-  run.check_output_schedule(parameters.end_time, parameters.max_iterations,
-                            "Particles/End time");
+  run.check_output_schedule(parameters.end_time, parameters.max_iterations, "Particles/End time");
   const unsigned int d = problem.dimension();
   MemoryEstimate memory;
   RunMemory::add_data(memory, problem);
@@ -411,8 +412,8 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
   RunMemory::add_data(memory, problem);
   RunMemory::add_particles(memory, paper.particle_numbers.back(), problem.dimension(),
                            paper.distribute_runs ? 1 : n_ranks(comm), "Paper/Particle numbers");
-  memory.add("random features", 8.0 * 2 * paper.particle_numbers.back() *
-                                    problem.objective().data().size(),
+  memory.add("random features",
+             8.0 * 2 * paper.particle_numbers.back() * problem.objective().data().size(),
              "Paper/Particle numbers, Problem/.../Number of samples");
   memory.check(comm);
   auto seed_entry = [&](const long long value) {

@@ -133,8 +133,7 @@ void RunParameters::check_output_schedule(const double end_time, const double ma
   out << std::setprecision(6) << "Output: " << end_entry << " = " << end_time
       << " with Output/Time interval = " << output_interval;
   if (output_steps > 0)
-    out << " and Output/Step interval = " << output_steps << " (up to " << max_steps
-        << " steps)";
+    out << " and Output/Step interval = " << output_steps << " (up to " << max_steps << " steps)";
   out << " asks for up to " << by_time + by_steps
       << " output frames, more than Output/Maximum number of frames = " << max_frames
       << ". Use a larger Time interval (e.g. " << end_time / 100

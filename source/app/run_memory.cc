@@ -27,8 +27,7 @@ void add_mesh(MemoryEstimate &memory, const PdeParameters &pde, const unsigned i
   const double per_cell = dim == 1 ? 600.0 : dim == 2 ? 900.0 : 1300.0;
   std::ostringstream count;
   count << std::setprecision(3) << cells;
-  memory.add(what + " (" + count.str() + " cells)",
-             cells * per_cell / (dim == 1 ? 1 : n_ranks),
+  memory.add(what + " (" + count.str() + " cells)", cells * per_cell / (dim == 1 ? 1 : n_ranks),
              "Mesh/Subdivisions, Mesh/Global refinements");
 }
 

@@ -8,7 +8,9 @@ namespace {
 volatile std::sig_atomic_t received = 0;
 struct sigaction previous_int, previous_term;
 
-extern "C" void record_signal(const int signal) { received = signal; }
+extern "C" void record_signal(const int signal) {
+  received = signal;
+}
 } // namespace
 
 InterruptHandler::InterruptHandler() {

@@ -1,11 +1,11 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/interrupt.h>
 #include <meanfield/compare/comparison.h>
 #include <meanfield/compare/metrics.h>
 #include <meanfield/io/particle_output.h>
-#include <meanfield/base/interrupt.h>
 #include <meanfield/io/pvd_record.h>
-#include <meanfield/particles/blow_up.h>
 #include <meanfield/io/statistics_table.h>
+#include <meanfield/particles/blow_up.h>
 #include <meanfield/particles/driver.h>
 
 #include <deal.II/base/data_out_base.h>
@@ -26,9 +26,10 @@ void ComparisonParameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.declare_entry(
       "MMD bandwidth", "0.1", Double(1e-300),
       "sigma of the Gaussian kernel exp(-|theta - theta'|^2 / (2 sigma^2)) of the MMD.");
-  prm.declare_entry("MMD features", "2000", Integer(1),
-                    "D: random Fourier features of the MMD estimate (cost O((m + cells) D); the "
-                    "standard deviation of MMD^2 is at most 2 / sqrt(D): each of the D terms lies in [0, 4]).");
+  prm.declare_entry(
+      "MMD features", "2000", Integer(1),
+      "D: random Fourier features of the MMD estimate (cost O((m + cells) D); the "
+      "standard deviation of MMD^2 is at most 2 / sqrt(D): each of the D terms lies in [0, 4]).");
   prm.declare_entry("Sliced directions", "50", Integer(1),
                     "K: random directions of the sliced W2 distance (d = 2, 3).");
   prm.declare_entry("Seed", "1", Integer(0),

@@ -1,8 +1,8 @@
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/interrupt.h>
 #include <meanfield/compare/study.h>
-#include <meanfield/particles/blow_up.h>
 #include <meanfield/io/statistics_table.h>
+#include <meanfield/particles/blow_up.h>
 #include <meanfield/particles/initialization.h>
 
 #include <deal.II/base/mpi.h>
@@ -31,10 +31,11 @@ void StudyParameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.declare_entry("Times", "", List(Double(0)),
                     "Times at which the metrics are recorded, increasing, within [0, Time "
                     "stepping/End time]. Empty: the End time only.");
-  prm.declare_entry("Initializations", "iid",
-                    List(Selection("iid|quasi-random|quantiles|pde density|evenly spaced|sphere"), 1),
-                    "Particle initializations to compare (values of Particles/Initialization), "
-                    "comma separated, e.g. iid, quasi-random.");
+  prm.declare_entry(
+      "Initializations", "iid",
+      List(Selection("iid|quasi-random|quantiles|pde density|evenly spaced|sphere"), 1),
+      "Particle initializations to compare (values of Particles/Initialization), "
+      "comma separated, e.g. iid, quasi-random.");
   prm.declare_entry("Reference refinements", "1", Integer(0, 3),
                     "The PDE's own error is estimated against the same PDE on a mesh refined this "
                     "many more times (0: no estimate).");
@@ -147,8 +148,8 @@ void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
             }
             if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300))
               throw RunError("Study, the particle run with m = " + std::to_string(m) + ": " +
-                             blow_up_message(problem, F0, d.F, system.iteration(),
-                                             "Particles/Step", p.step, first_step));
+                             blow_up_message(problem, F0, d.F, system.iteration(), "Particles/Step",
+                                             p.step, first_step));
             system.advance(snapshot.time - system.time(), eta); // fixed or backtracking steps
           }
           system.prepare_step();
@@ -330,11 +331,11 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \
   template std::vector<PdeSnapshot> pde_snapshots<dim>(FiniteVolumeSolver<dim> &,                  \
                                                        const std::vector<double> &);               \
-  template void study_particles<dim>(                                                              \
-      const Problem &, const InitialDensity<dim> &, const PdeParameters &,                         \
-      const ParticleParameters &, const ComparisonParameters &, const StudyParameters &,           \
-      const std::vector<PdeSnapshot> &, MPI_Comm, dealii::ConditionalOStream &,                    \
-      std::vector<StudyRecord> &);                                                                 \
+  template void study_particles<dim>(const Problem &, const InitialDensity<dim> &,                 \
+                                     const PdeParameters &, const ParticleParameters &,            \
+                                     const ComparisonParameters &, const StudyParameters &,        \
+                                     const std::vector<PdeSnapshot> &, MPI_Comm,                   \
+                                     dealii::ConditionalOStream &, std::vector<StudyRecord> &);    \
   template void run_study<dim>(const Problem &, const InitialDensity<dim> &,                       \
                                const RunParameters &, const PdeParameters &,                       \
                                const ParticleParameters &, const ComparisonParameters &,           \

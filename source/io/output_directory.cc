@@ -69,13 +69,13 @@ void check_output_directory(const std::string &path, const bool overwrite, MPI_C
       return "the output directory name is empty.";
     if (fs::exists(path, code) && !fs::is_directory(path, code))
       return "it exists but is not a directory. Choose another Output/Directory.";
-    for (const std::string name :
-         {"parameters.prm", "statistics", "comparison", "study", "study_slopes", "study_pde_error",
-          "paper", "paper_summary", "trajectories", "ground_truth", "solution.pvd",
-          "particles.pvd"})
+    for (const std::string name : {"parameters.prm", "statistics", "comparison", "study",
+                                   "study_slopes", "study_pde_error", "paper", "paper_summary",
+                                   "trajectories", "ground_truth", "solution.pvd", "particles.pvd"})
       for (const std::string &file : {name, name + ".tmp"})
         if (fs::is_directory(fs::path(path) / file, code))
-          return "it holds a directory named " + file + ", in the way of the run's file of that "
+          return "it holds a directory named " + file +
+                 ", in the way of the run's file of that "
                  "name. Remove or rename it, or choose another Output/Directory.";
     const std::vector<std::string> old = previous_run_files(path);
     if (!old.empty() && !overwrite)

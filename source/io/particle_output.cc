@@ -94,22 +94,23 @@ std::string write_particles_vtu(const std::string &directory, const unsigned int
 
   // The parallel record: the arrays, and one piece per rank.
   std::string error;
-  if (rank == 0) error = write_file(folder + "/" + stem + ".pvtu", [&](std::ostream &record) {
-    record << "<?xml version=\"1.0\"?>\n"
-           << "<VTKFile type=\"PUnstructuredGrid\" version=\"0.1\" byte_order=\"LittleEndian\">\n"
-           << "  <PUnstructuredGrid GhostLevel=\"0\">\n    <PPointData>\n"
-           << "      <PDataArray type=\"Float64\" Name=\"theta\" NumberOfComponents=\"" << d
-           << "\"/>\n";
-    for (const ParticleField &field : fields)
-      record << "      <PDataArray type=\"Float64\" Name=\"" << field.name
-             << "\" NumberOfComponents=\"" << field.components << "\"/>\n";
-    record << "    </PPointData>\n    <PPoints>\n"
-           << "      <PDataArray type=\"Float64\" NumberOfComponents=\"3\"/>\n"
-           << "    </PPoints>\n";
-    for (int r = 0; r < n_ranks; ++r)
-      record << "    <Piece Source=\"" << stem << "." << r << ".vtu\"/>\n";
-    record << "  </PUnstructuredGrid>\n</VTKFile>\n";
-  });
+  if (rank == 0)
+    error = write_file(folder + "/" + stem + ".pvtu", [&](std::ostream &record) {
+      record << "<?xml version=\"1.0\"?>\n"
+             << "<VTKFile type=\"PUnstructuredGrid\" version=\"0.1\" byte_order=\"LittleEndian\">\n"
+             << "  <PUnstructuredGrid GhostLevel=\"0\">\n    <PPointData>\n"
+             << "      <PDataArray type=\"Float64\" Name=\"theta\" NumberOfComponents=\"" << d
+             << "\"/>\n";
+      for (const ParticleField &field : fields)
+        record << "      <PDataArray type=\"Float64\" Name=\"" << field.name
+               << "\" NumberOfComponents=\"" << field.components << "\"/>\n";
+      record << "    </PPointData>\n    <PPoints>\n"
+             << "      <PDataArray type=\"Float64\" NumberOfComponents=\"3\"/>\n"
+             << "    </PPoints>\n";
+      for (int r = 0; r < n_ranks; ++r)
+        record << "    <Piece Source=\"" << stem << "." << r << ".vtu\"/>\n";
+      record << "  </PUnstructuredGrid>\n</VTKFile>\n";
+    });
   throw_if_any_failed(error, "Could not write the particle output: ", comm);
   return "particles/" + stem + ".pvtu";
 }

@@ -12,9 +12,8 @@ void PvdRecord::add(const double t, const std::string &file, MPI_Comm comm) {
   records.emplace_back(t, file);
   std::string error;
   if (dealii::Utilities::MPI::this_mpi_process(comm) == 0)
-    error = replace_file(path, [&](std::ostream &out) {
-      dealii::DataOutBase::write_pvd_record(out, records);
-    });
+    error = replace_file(
+        path, [&](std::ostream &out) { dealii::DataOutBase::write_pvd_record(out, records); });
   throw_if_any_failed(error, "Could not write the frame record: ", comm);
 }
 } // namespace MeanField

@@ -218,9 +218,8 @@ void L1Coordinate::add_partial(const GridPointSet &queries, const unsigned int i
   add_axis_function(queries, c, dV, out);
   for (std::size_t j = 0; j < axis.size(); ++j)
     if (on_kink(axis[j]))
-      for_each_point_on_axis_value(queries, c, j, [&](const std::size_t q) {
-        out[q] = soft_threshold(out[q], lambda);
-      });
+      for_each_point_on_axis_value(
+          queries, c, j, [&](const std::size_t q) { out[q] = soft_threshold(out[q], lambda); });
 }
 
 void L1Coordinate::gradient(const double *theta, const unsigned int dim, double *gradient) const {

@@ -1,9 +1,9 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/interrupt.h>
 #include <meanfield/base/parallel.h>
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/objective/loss.h>
 #include <meanfield/paper/convex.h>
-#include <meanfield/base/interrupt.h>
 #include <meanfield/paper/experiment.h>
 #include <meanfield/particles/blow_up.h>
 #include <meanfield/particles/initialization.h>

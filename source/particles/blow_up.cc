@@ -11,11 +11,11 @@ bool scales_near_overflow(const double F0, const double step_times_speed0) {
 }
 
 std::string blow_up_message(const Problem &problem, const double F0, const double F,
-                            const unsigned long n, const std::string &step_entry,
-                            const double step, const double step_times_speed0) {
+                            const unsigned long n, const std::string &step_entry, const double step,
+                            const double step_times_speed0) {
   std::ostringstream out;
-  out << "F " << (std::isfinite(F) ? "grew from " : "became non-finite, from ") << F0 << " to "
-      << F << " after " << n << " steps: ";
+  out << "F " << (std::isfinite(F) ? "grew from " : "became non-finite, from ") << F0 << " to " << F
+      << " after " << n << (n == 1 ? " step: " : " steps: ");
   if (scales_near_overflow(F0, step_times_speed0)) {
     std::string section = problem.name();
     section[0] = static_cast<char>(std::toupper(section[0]));

@@ -173,9 +173,9 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
         throw RunError("F(mu_m) is not finite at the initial particles. Check the problem's "
                        "scales (Loss scale, weights) and the Particles/Initialization.");
       write_statistics();
-      throw RunError(blow_up_message(problem, F0, d.F, n, "Particles/Step", parameters.step,
-                                     first_step) +
-                     " The statistics up to here are written.");
+      throw RunError(
+          blow_up_message(problem, F0, d.F, n, "Particles/Step", parameters.step, first_step) +
+          " The statistics up to here are written.");
     }
     const double t = system.time();
     if (parameters.trajectory_interval > 0 && t >= next_trajectory - tolerance) {

@@ -72,8 +72,8 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
                     "value. 0: run to End time. The dissipation is evaluated at the cell centres: "
                     "where the flow concentrates mass (the spikes of sparse deconvolution) the "
                     "stationary mass sits in cells whose centres are off the minimizer, and the "
-                    "value stays at O(h^2) although nothing moves (25, 5.1, 1.1 on 32^2, 64^2, "
-                    "128^2 for pde_sparse_deconvolution.prm at t = 20); choose the tolerance "
+                    "value stays at O(h^2) although nothing moves (25, 5.1, 1.1, 0.25 on 32^2 to "
+                    "256^2 for pde_sparse_deconvolution.prm at t = 20); choose the tolerance "
                     "above that, or run to End time.");
   prm.leave_subsection();
 }

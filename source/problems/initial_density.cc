@@ -30,12 +30,12 @@ std::map<std::string, double> parse_function_constants(const std::string &text,
     const auto pair = dealii::Utilities::split_string_list(item, '=');
     require(pair.size() == 2, entry + ": <" + item + "> is not of the form name=value.");
     const std::string &name = pair[0];
-    require(is_identifier(name), entry + ": <" + name +
-                                     "> is not a name (a letter or _, then letters, digits, _).");
+    require(is_identifier(name),
+            entry + ": <" + name + "> is not a name (a letter or _, then letters, digits, _).");
     require(std::find(variables.begin(), variables.end(), name) == variables.end(),
             entry + ": <" + name + "> is a coordinate of the problem, not a constant.");
-    require(!constants.count(name), entry + ": <" + name + "> is " +
-                                        (name == "pi" ? "predefined." : "defined twice."));
+    require(!constants.count(name),
+            entry + ": <" + name + "> is " + (name == "pi" ? "predefined." : "defined twice."));
     char *end = nullptr;
     const double value = std::strtod(pair[1].c_str(), &end);
     require(!pair[1].empty() && end != nullptr && *end == '\0' && std::isfinite(value),
@@ -71,8 +71,9 @@ InitialDensity<dim>::InitialDensity(const Problem &problem, const std::string &e
                      " cannot be parsed in the variables (" + variables +
                      "): " + dealii::Utilities::trim(message.str()));
   } catch (...) { // muparser's own exceptions are not std::exceptions
-    throw InputError("Initial condition/Density = " + text + " cannot be parsed in the variables (" +
-                     variables + ") with the Function constants <" + constants + ">.");
+    throw InputError("Initial condition/Density = " + text +
+                     " cannot be parsed in the variables (" + variables +
+                     ") with the Function constants <" + constants + ">.");
   }
 }
 

@@ -35,14 +35,15 @@ std::vector<double> parse_double_list(const std::string &text, const std::string
 
 void ProblemParameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.enter_subsection("Problem");
-  prm.declare_entry("Type", "sparse deconvolution",
-                    dealii::Patterns::Selection(
-                        "sparse deconvolution|two-layer network|linear features|potential drift"),
-                    "The learning problem whose mean-field gradient flow is solved (doc/theory.md §3): "
-                    "sparse deconvolution (BLASSO on the torus, d = 2), two-layer network "
-                    "(teacher-student, d = 1 + input dimension [+1 with a bias]), linear features "
-                    "(exact solution E2) or potential drift (exact solution E1). Each has its own "
-                    "subsection below.");
+  prm.declare_entry(
+      "Type", "sparse deconvolution",
+      dealii::Patterns::Selection(
+          "sparse deconvolution|two-layer network|linear features|potential drift"),
+      "The learning problem whose mean-field gradient flow is solved (doc/theory.md §3): "
+      "sparse deconvolution (BLASSO on the torus, d = 2), two-layer network "
+      "(teacher-student, d = 1 + input dimension [+1 with a bias]), linear features "
+      "(exact solution E2) or potential drift (exact solution E1). Each has its own "
+      "subsection below.");
   prm.enter_subsection("Sparse deconvolution");
   SparseDeconvolution::Parameters::declare_parameters(prm);
   prm.leave_subsection();

@@ -29,7 +29,7 @@ void add_particles(MemoryEstimate &memory, double m, unsigned int d, unsigned in
 /// The distances of compare and study: the projections of both measures, gathered on every rank.
 void add_metrics(MemoryEstimate &memory, double m, double cells);
 /// Run mode = evaluate: mu0 on N^d grid midpoints (d ≤ 3) over @p n_ranks.
-void add_evaluation_grid(MemoryEstimate &memory, unsigned int points_per_direction,
-                         unsigned int d, unsigned int n_ranks);
+void add_evaluation_grid(MemoryEstimate &memory, unsigned int points_per_direction, unsigned int d,
+                         unsigned int n_ranks);
 } // namespace RunMemory
 } // namespace MeanField

@@ -29,8 +29,9 @@ double mmd_exact(const WeightedCloud &mu, const WeightedCloud &nu, double bandwi
 /**
  * The same by D random Fourier features (Rahimi & Recht 2007): k(θ, θ') = E_ω cos(ω·(θ − θ')),
  * ω ~ N(0, σ⁻² I), so MMD² ≈ (1/D) Σ_d |μ̂(ω_d) − ν̂(ω_d)|² with μ̂(ω) = Σ_j w_j e^{iω·θ_j}.
- * O((m + n) D) and one all-reduce of 2D numbers (the difference of the two transforms); an unbiased estimate of MMD² whose standard
- * deviation is at most 2 (Σ|w|)² / √D. The frequencies come from @p seed (same on every rank).
+ * O((m + n) D) and one all-reduce of 2D numbers (the difference of the two transforms); an unbiased
+ * estimate of MMD² whose standard deviation is at most 2 (Σ|w|)² / √D. The frequencies come
+ * from @p seed (same on every rank).
  */
 double mmd_random_features(const WeightedCloud &mu, const WeightedCloud &nu, double bandwidth,
                            unsigned int n_features, std::uint64_t seed, MPI_Comm comm);

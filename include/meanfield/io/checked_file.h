@@ -19,8 +19,7 @@ std::string write_file(const std::string &path, const std::function<void(std::os
  * the previous file stays complete; on failure the .tmp is removed and the error returned
  * (a directory of that name, a full disk, ...).
  */
-std::string replace_file(const std::string &path,
-                         const std::function<void(std::ostream &)> &write);
+std::string replace_file(const std::string &path, const std::function<void(std::ostream &)> &write);
 
 /// Collective: if any rank's @p error is not empty, every rank throws RunError with the error of
 /// the lowest failing rank, prefixed by @p what.

@@ -13,8 +13,9 @@
 
 namespace MeanField {
 /**
- * The one F' kernel of MeanField (the only code that evaluates features, losses and regularizers, for the PDE and the particles alike; doc/theory.md §1): for a weighted
- * point cloud μ = Σ_j w_j δ_{θ_j}, spread over the ranks of a communicator,
+ * The one F' kernel of MeanField (the only code that evaluates features, losses and regularizers,
+ * for the PDE and the particles alike; doc/theory.md §1): for a weighted point cloud μ = Σ_j w_j
+ * δ_{θ_j}, spread over the ranks of a communicator,
  *
  *   f_μ(x_k) = Σ_j w_j φ(θ_j, x_k)                             (M1)
  *   F(μ)     = Σ_k ρ_k ℓ(f_μ(x_k), y_k) + Σ_j w_j V(θ_j)      (M2)

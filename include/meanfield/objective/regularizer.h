@@ -109,7 +109,8 @@ private:
 
 /**
  * V(θ) = ½ Σ_i K_i (θ_i − c_i)²: weight decay (λ/2)|θ|² when K_i = λ, c = 0, and the
- * confining potential of the exact solution E1 (doc/theory.md §3.3). Prox: (v_i + η K_i c_i)/(1 + η K_i).
+ * confining potential of the exact solution E1 (doc/theory.md §3.3).
+ * Prox: (v_i + η K_i c_i)/(1 + η K_i).
  */
 class QuadraticPotential : public Regularizer {
 public:

@@ -33,9 +33,10 @@ ConvexResult solve_weights(const Objective &objective, const PointSet &positions
                            double tolerance, unsigned int max_iterations);
 
 /**
- * F* of sparse deconvolution (BLASSO, doc/theory.md §3.1): the weights on the grid x_j = j/M, M doubled
- * from @p initial_grid until F_M changes by less than @p tolerance (relative), each grid solved to
- * a duality gap of tolerance/10. Returns the value on the finest grid; @p grid_size receives M.
+ * F* of sparse deconvolution (BLASSO, doc/theory.md §3.1): the weights on the grid x_j = j/M, M
+ * doubled from @p initial_grid until F_M changes by less than @p tolerance (relative), each grid
+ * solved to a duality gap of tolerance/10. Returns the value on the finest grid; @p grid_size
+ * receives M.
  */
 double blasso_grid_optimum(const Objective &objective, double lambda, double tolerance,
                            unsigned int initial_grid, unsigned int &grid_size);

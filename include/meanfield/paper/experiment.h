@@ -16,8 +16,8 @@
 
 namespace MeanField {
 /**
- * `Run mode = paper`: Chizat & Bach's "excess loss at convergence versus m" (doc/theory.md §6). For every
- * problem instance (seed) and every m, the non-convex particle gradient flow (subsection
+ * `Run mode = paper`: Chizat & Bach's "excess loss at convergence versus m" (doc/theory.md §6). For
+ * every problem instance (seed) and every m, the non-convex particle gradient flow (subsection
  * Particles, with m particles) against the convex baseline with the same m: positions fixed at m
  * i.i.d. samples of μ0 (random features), only the weights optimized to a certificate (LASSO by
  * FISTA with its duality gap for sparse deconvolution; least squares by SVD for a network with
