@@ -29,8 +29,9 @@ StatisticsTable pde_statistics_table() {
   table.add_column("mass", "int rho_h over the box");
   table.add_column("min density", "min over cells of the cell average rho_K");
   table.add_column("max density", "max over cells of the cell average rho_K");
-  table.add_column("dissipation", "int |grad F'|^2 dmu_h = -dF/dt (M6), at the cell centres: "
-                                  "O(h^2), not 0, where a stationary state concentrates mass");
+  table.add_column("dissipation",
+                   "sum over faces |K| u_f F_f, the dissipation of the fluxes (M6h): "
+                   "-dF/dt of the semi-discrete scheme, 0 at a stationary state");
   table.add_column("outflow", "mass that left through outflow boundaries since t = 0");
   table.add_column("wall flux", "mass per unit time the no-flux walls stop: the outward flux the "
                                 "flow would carry through them; not ~0 at a stationary state: the "

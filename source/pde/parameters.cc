@@ -67,14 +67,11 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
                     "Final time of the flow (in the time of the mean-field dynamics (M5)).");
   prm.declare_entry("Maximum number of steps", "1000000", Patterns::Integer(1),
                     "Stop after this many steps even if End time is not reached.");
-  prm.declare_entry("Stationarity tolerance", "0", Patterns::Double(0),
-                    "Stop once the dissipation int |grad F'|^2 dmu (= -dF/dt) falls below this "
-                    "value. 0: run to End time. The dissipation is evaluated at the cell centres: "
-                    "where the flow concentrates mass (the spikes of sparse deconvolution) the "
-                    "stationary mass sits in cells whose centres are off the minimizer, and the "
-                    "value stays at O(h^2) although nothing moves (25, 5.1, 1.1, 0.25 on 32^2 to "
-                    "256^2 for pde_sparse_deconvolution.prm at t = 20); choose the tolerance "
-                    "above that, or run to End time.");
+  prm.declare_entry(
+      "Stationarity tolerance", "0", Patterns::Double(0),
+      "Stop once the dissipation of the fluxes, sum over faces |K| u_f F_f (doc/theory.md "
+      "(M6h), = -dF/dt for the semi-discrete scheme), falls below this value. 0: run "
+      "to End time.");
   prm.leave_subsection();
 }
 

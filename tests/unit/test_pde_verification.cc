@@ -232,8 +232,8 @@ TEST(FiniteVolumeInvariants, UnstableStepIsRefusedAndStateKept) {
   EXPECT_NO_THROW(setup.solver->step(1.0));
 }
 
-// E3 (M6): the change of F over a step matches −∫|∇F'|²dμ up to the discretization error,
-// which shrinks under refinement.
+// E3 (M6, M6h): the change of F over a step matches −D_h up to the discretization error, which
+// shrinks under refinement.
 TEST(EnergyIdentityE3, DissipationMatchesDecayOfF) {
   std::vector<double> mismatch;
   for (unsigned int r = 0; r < 3; ++r) {
@@ -256,6 +256,9 @@ TEST(EnergyIdentityE3, DissipationMatchesDecayOfF) {
   if (dealii::Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0)
     std::cout << "E3 relative mismatch of dF/dt and -dissipation: " << mismatch[0] << ", "
               << mismatch[1] << ", " << mismatch[2] << std::endl;
-  EXPECT_LT(mismatch[2], 0.05);
-  EXPECT_LT(mismatch[2], 0.6 * mismatch[0]);
+  // D_h is the dissipation of the fluxes (M6h): with the exact face velocity it differs from −dF/dt
+  // of the semi-discrete scheme only by u_f against the discrete gradient, O(h²) (measured 1.9e-3,
+  // 4.5e-4, 9.2e-5; the cell-centre ∫|∇F'|² dμ_h gave 0.12, 0.028, 0.007)
+  EXPECT_LT(mismatch[2], 1e-3);
+  EXPECT_LT(mismatch[2], 0.1 * mismatch[0]);
 }

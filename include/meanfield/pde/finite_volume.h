@@ -55,7 +55,7 @@ public:
     double F = 0.0, risk = 0.0, potential = 0.0; ///< F(μ_h) and its parts (M2)
     double mass = 0.0;                           ///< ∫ρ_h (without what left)
     double min_density = 0.0, max_density = 0.0;
-    double dissipation = 0.0; ///< ∫|∇F'|² dμ_h at the cell centres (M6)
+    double dissipation = 0.0; ///< Σ_f |K| F_f u_f, the fluxes' dissipation (M6h): ≈ −dF/dt
     double outflow = 0.0;     ///< mass that left through outflow boundaries so far
     double wall_flux = 0.0;   ///< mass per unit time the no-flux walls stop (outward upwind flux)
     double max_speed = 0.0;   ///< max over the cells' faces of |u_f|
@@ -173,7 +173,6 @@ private:
   // F' at the centres (later stages), F' and ∇F' at the centres in the first stage
   // (diagnostics), ∂_i F' at the upper face of each slot (u_i = −∂_i F'), minmod slopes.
   std::vector<double> P, W, owned_mask, xi, scratch, increment;
-  std::vector<double> centre_values, centre_gradients;
   std::vector<double> boundary_values, boundary_gradients;
   std::array<std::vector<double>, dim> dF, sigma;
 
@@ -201,6 +200,9 @@ private:
   /// @p diagnostics, also fills `last` (F, dissipation, stable dt, cell fields).
   double apply_operator(const dealii::PETScWrappers::MPI::Vector &density,
                         dealii::PETScWrappers::MPI::Vector &result, bool diagnostics);
+  /// Σ_f |K| F_f u_f over the owned cells' upper faces, from the patch state apply_operator()
+  /// left (densities, slopes, ∂_i F' at the faces) (M6h).
+  double face_dissipation(bool minmod_slopes) const;
   void update_cloud(const double *local_density) const;
   void check_state(const char *where) const;
 };
