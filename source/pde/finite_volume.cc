@@ -469,38 +469,25 @@ double FiniteVolumeSolver<dim>::face_dissipation(const bool minmod_slopes) const
 }
 
 template <int dim>
-double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector &density,
-                                               PETScWrappers::MPI::Vector &result,
-                                               const bool diagnostics) {
-  // The density on the patch (ghost values exchanged only when there are ghosts); the
-  // kernel's weights are the owned cells' masses.
-  const bool has_ghosts = ghost.n_elements() > 0;
-  std::optional<LocalForm> local;
-  const double *r = nullptr;
-  if (has_ghosts) {
-    ghosted = density; // copy and ghost exchange
-    local.emplace(ghosted);
-    r = local->data();
-  } else
-    VecGetArrayRead(density, &r);
+void FiniteVolumeSolver<dim>::load_patch(const double *local_density) {
   for (const auto &[slot, first, length] : owned_runs) {
     double *p = P.data() + slot, *w = W.data() + slot;
-    const double *values = r + first;
+    const double *values = local_density + first;
     for (unsigned int n = 0; n < length; ++n) {
       p[n] = values[n];
       w[n] = values[n] * cell_volume;
     }
   }
   for (const auto &[s, c] : halo)
-    P[s] = r[c];
+    P[s] = local_density[c];
+}
 
-  // The kernel on the cloud {(cell centre, cell mass)}: f_μ, R, g, one all-reduce (M1–M3).
-  const Objective::State state = objective.evaluate(centre_grid, W);
-
+template <int dim>
+void FiniteVolumeSolver<dim>::compute_face_derivatives(const Objective::State &state,
+                                                       const bool exact) {
   // ∂_i F' at the upper face of every slot, the face velocity being u_i = −∂_i F': exact
   // (one gradient column on the face grid) or the discrete gradient (F'(θ_{s+e_i}) −
   // F'(θ_s))/h_i of F' at the centres.
-  const bool exact = prm.face_velocity == "exact";
   if (exact)
     for (unsigned int i = 0; i < dim; ++i)
       objective.partial_derivative(state, face_grid[i], i, dF[i].data());
@@ -514,6 +501,10 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
         g[s] = scale * (x_next[s] - x[s]);
     }
   }
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::apply_walls(const Objective::State &state, const bool exact) {
   // On the box's walls: no flux, or (outflow) the exact velocity.
   if (!exact && !boundary_faces.empty())
     objective.first_variation(state, boundary_points, boundary_values.data(),
@@ -533,39 +524,42 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
     } else
       g = wall_dF;
   }
+}
 
+template <int dim>
+void FiniteVolumeSolver<dim>::compute_slopes(const bool has_ghosts) {
   // Minmod slopes σ_i (zero next to walls and outside the box), then those of the halo:
   // periodic copies from their owned cell, ghosts from their owner rank.
-  const bool minmod_slopes = prm.reconstruction == "minmod";
-  if (minmod_slopes)
-    for_each_slot_block([&](const std::size_t begin, const std::size_t end) {
-      for (unsigned int i = 0; i < dim; ++i) {
-        const std::size_t st = patch_stride[i];
-        const double *p = P.data(), *factor = slope_factor[i].data();
-        double *sg = sigma[i].data();
-        for (std::size_t s = begin; s < end; ++s)
-          sg[s] = minmod(p[s] - p[s - st], p[s + st] - p[s]) * factor[s];
-      }
-    });
-  if (minmod_slopes)
+  for_each_slot_block([&](const std::size_t begin, const std::size_t end) {
     for (unsigned int i = 0; i < dim; ++i) {
+      const std::size_t st = patch_stride[i];
+      const double *p = P.data(), *factor = slope_factor[i].data();
       double *sg = sigma[i].data();
-      if (!has_ghosts) {
-        for (const auto &[s, c] : halo)
-          sg[s] = sg[owned_slot[c]];
-        continue;
-      }
-      {
-        OwnedValues owned_slopes(slopes[i]);
-        for (unsigned int c = 0; c < n_owned; ++c)
-          owned_slopes.data()[c] = sg[owned_slot[c]];
-      }
-      ghosted_slopes[i] = slopes[i];
-      LocalForm local_slopes(ghosted_slopes[i]);
-      for (const auto &[s, c] : halo)
-        sg[s] = local_slopes.data()[c];
+      for (std::size_t s = begin; s < end; ++s)
+        sg[s] = minmod(p[s] - p[s - st], p[s + st] - p[s]) * factor[s];
     }
+  });
+  for (unsigned int i = 0; i < dim; ++i) {
+    double *sg = sigma[i].data();
+    if (!has_ghosts) {
+      for (const auto &[s, c] : halo)
+        sg[s] = sg[owned_slot[c]];
+      continue;
+    }
+    {
+      OwnedValues owned_slopes(slopes[i]);
+      for (unsigned int c = 0; c < n_owned; ++c)
+        owned_slopes.data()[c] = sg[owned_slot[c]];
+    }
+    ghosted_slopes[i] = slopes[i];
+    LocalForm local_slopes(ghosted_slopes[i]);
+    for (const auto &[s, c] : halo)
+      sg[s] = local_slopes.data()[c];
+  }
+}
 
+template <int dim>
+void FiniteVolumeSolver<dim>::compute_increment(const bool minmod_slopes) {
   // dρ_s/dt = Σ_i (F_i(lower face) − F_i(upper face)) / h_i with the upwind flux in the +e_i
   // orientation (doc/theory.md §4), u = −∂_i F':
   //   F = u⁺ ρ_L^f + u⁻ ρ_R^f,  ρ_L^f = ρ_s + (h_i/2) σ_s,  ρ_R^f = ρ_{s+e_i} − (h_i/2) σ_{s+e_i}.
@@ -595,77 +589,122 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
         }
     }
   });
-  {
-    OwnedValues result_values(result);
-    for (const auto &[slot, first, length] : owned_runs)
-      std::copy(inc + slot, inc + slot + length, result_values.data() + first);
-  }
+}
+
+template <int dim>
+double FiniteVolumeSolver<dim>::outflow_rate(double &outflow_dissipation) const {
   // What leaves through outflow walls: the outward flux times |f| = |K|/h_i (the slope of a
   // cell at a wall is zero, and the outside is empty).
-  double outflow_rate = 0.0, outflow_dissipation = 0.0;
+  double rate = 0.0;
+  outflow_dissipation = 0.0;
   for (const BoundaryFace &face : boundary_faces)
     if (face.outflow) {
       const std::size_t s = face.slot, st = patch_stride[face.direction];
       const double flux = upwind_flux(dF[face.direction][s], P[s], P[s + st]);
-      outflow_rate += (face.upper ? flux : -flux) * cell_volume * inverse_h[face.direction];
+      rate += (face.upper ? flux : -flux) * cell_volume * inverse_h[face.direction];
       if (!face.upper) // the lower wall's face belongs to a halo slot: not in face_dissipation()
         outflow_dissipation -= flux * dF[face.direction][s] * cell_volume;
     }
 
-  if (diagnostics) {
-    // The dissipation of the fluxes actually used (M6h); per owned cell the outgoing rate
-    // Σ_f max(u_out, 0)|f|/|K| and the largest face speed. Unit-stride loops over the patch,
-    // the owned cells selected by a 0/1 mask.
-    const double *mask = owned_mask.data();
-    const double dissipation = face_dissipation(minmod_slopes) + outflow_dissipation;
-    double max_rate = 0.0, max_speed = 0.0;
-    std::array<const double *, dim> up, down;
-    for (unsigned int i = 0; i < dim; ++i) {
-      up[i] = dF[i].data();
-      down[i] = dF[i].data() - patch_stride[i];
-    }
-#pragma omp simd reduction(max : max_rate, max_speed)
-    for (std::size_t s = interior_begin; s < interior_end; ++s) {
-      double rate = 0.0, speed = 0.0;
-      for (unsigned int i = 0; i < dim; ++i) {
-        const double a = up[i][s], b = down[i][s];
-        rate += (std::max(-a, 0.0) + std::max(b, 0.0)) * inverse_h[i];
-        speed = std::max(speed, std::max(std::abs(a), std::abs(b)));
-      }
-      max_rate = std::max(max_rate, mask[s] * rate);
-      max_speed = std::max(max_speed, mask[s] * speed);
-    }
-    double min_rho = std::numeric_limits<double>::max(),
-           max_rho = std::numeric_limits<double>::lowest();
-#pragma omp simd reduction(min : min_rho) reduction(max : max_rho)
-    for (unsigned int c = 0; c < n_owned; ++c) {
-      min_rho = std::min(min_rho, r[c]);
-      max_rho = std::max(max_rho, r[c]);
-    }
-    last_state = state;
-    last.time = current_time;
-    last.F = state.value();
-    last.risk = state.risk;
-    last.potential = state.potential;
-    last.mass = state.mass;
-    // two reductions for all of them
-    std::vector<double> sums{dissipation, outflow_local, wall_flux_local},
-        maxima{-min_rho, max_rho, max_speed, max_rate};
-    Utilities::MPI::sum(sums, comm, sums);
-    Utilities::MPI::max(maxima, comm, maxima);
-    last.dissipation = sums[0];
-    last.outflow = sums[1];
-    last.wall_flux = sums[2];
-    last.min_density = -maxima[0];
-    last.max_density = maxima[1];
-    last.max_speed = maxima[2];
-    max_rate = maxima[3];
-    // dt = C / max_K Σ_f max(u_out, 0)|f|/|K|: at most the fraction C of a cell leaves per step
-    last.stable_dt = max_rate > 0 ? prm.cfl / max_rate : std::numeric_limits<double>::infinity();
+  return rate;
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
+                                                 const double *local_density,
+                                                 const bool minmod_slopes,
+                                                 const double outflow_dissipation) {
+  const double *r = local_density;
+  // The dissipation of the fluxes actually used (M6h); per owned cell the outgoing rate
+  // Σ_f max(u_out, 0)|f|/|K| and the largest face speed. Unit-stride loops over the patch,
+  // the owned cells selected by a 0/1 mask.
+  const double *mask = owned_mask.data();
+  const double dissipation = face_dissipation(minmod_slopes) + outflow_dissipation;
+  double max_rate = 0.0, max_speed = 0.0;
+  std::array<const double *, dim> up, down;
+  for (unsigned int i = 0; i < dim; ++i) {
+    up[i] = dF[i].data();
+    down[i] = dF[i].data() - patch_stride[i];
   }
+#pragma omp simd reduction(max : max_rate, max_speed)
+  for (std::size_t s = interior_begin; s < interior_end; ++s) {
+    double rate = 0.0, speed = 0.0;
+    for (unsigned int i = 0; i < dim; ++i) {
+      const double a = up[i][s], b = down[i][s];
+      rate += (std::max(-a, 0.0) + std::max(b, 0.0)) * inverse_h[i];
+      speed = std::max(speed, std::max(std::abs(a), std::abs(b)));
+    }
+    max_rate = std::max(max_rate, mask[s] * rate);
+    max_speed = std::max(max_speed, mask[s] * speed);
+  }
+  double min_rho = std::numeric_limits<double>::max(),
+         max_rho = std::numeric_limits<double>::lowest();
+#pragma omp simd reduction(min : min_rho) reduction(max : max_rho)
+  for (unsigned int c = 0; c < n_owned; ++c) {
+    min_rho = std::min(min_rho, r[c]);
+    max_rho = std::max(max_rho, r[c]);
+  }
+  last_state = state;
+  last.time = current_time;
+  last.F = state.value();
+  last.risk = state.risk;
+  last.potential = state.potential;
+  last.mass = state.mass;
+  // two reductions for all of them
+  std::vector<double> sums{dissipation, outflow_local, wall_flux_local},
+      maxima{-min_rho, max_rho, max_speed, max_rate};
+  Utilities::MPI::sum(sums, comm, sums);
+  Utilities::MPI::max(maxima, comm, maxima);
+  last.dissipation = sums[0];
+  last.outflow = sums[1];
+  last.wall_flux = sums[2];
+  last.min_density = -maxima[0];
+  last.max_density = maxima[1];
+  last.max_speed = maxima[2];
+  max_rate = maxima[3];
+  // dt = C / max_K Σ_f max(u_out, 0)|f|/|K|: at most the fraction C of a cell leaves per step
+  last.stable_dt = max_rate > 0 ? prm.cfl / max_rate : std::numeric_limits<double>::infinity();
+}
+
+template <int dim>
+double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector &density,
+                                               PETScWrappers::MPI::Vector &result,
+                                               const bool diagnostics) {
+  // The density on the patch (ghost values exchanged only when there are ghosts); the
+  // kernel's weights are the owned cells' masses.
+  const bool has_ghosts = ghost.n_elements() > 0;
+  std::optional<LocalForm> local;
+  const double *r = nullptr;
+  if (has_ghosts) {
+    ghosted = density; // copy and ghost exchange
+    local.emplace(ghosted);
+    r = local->data();
+  } else
+    VecGetArrayRead(density, &r);
+  load_patch(r);
+
+  // The kernel on the cloud {(cell centre, cell mass)}: f_μ, R, g, one all-reduce (M1–M3).
+  const Objective::State state = objective.evaluate(centre_grid, W);
+  const bool exact = prm.face_velocity == "exact";
+  compute_face_derivatives(state, exact);
+  apply_walls(state, exact);
+  const bool minmod_slopes = prm.reconstruction == "minmod";
+  if (minmod_slopes)
+    compute_slopes(has_ghosts);
+  compute_increment(minmod_slopes);
+  {
+    OwnedValues result_values(result);
+    for (const auto &[slot, first, length] : owned_runs)
+      std::copy(increment.data() + slot, increment.data() + slot + length,
+                result_values.data() + first);
+  }
+  double outflow_dissipation = 0.0;
+  const double outflow = outflow_rate(outflow_dissipation);
+  if (diagnostics)
+    update_diagnostics(state, r, minmod_slopes, outflow_dissipation);
   if (!has_ghosts)
     VecRestoreArrayRead(density, &r);
-  return outflow_rate;
+  return outflow;
 }
 
 template <int dim>

@@ -200,6 +200,23 @@ private:
   /// @p diagnostics, also fills `last` (F, dissipation, stable dt, cell fields).
   double apply_operator(const dealii::PETScWrappers::MPI::Vector &density,
                         dealii::PETScWrappers::MPI::Vector &result, bool diagnostics);
+  /// The density's owned values into P (and the masses into W), the halo's from @p local_density.
+  void load_patch(const double *local_density);
+  /// ∂_i F' at the upper face of every slot: exact (the face grids) or the discrete gradient (M9c).
+  void compute_face_derivatives(const Objective::State &state, bool exact);
+  /// Wall faces: zero on no-flux walls (counting what they stop), the exact ∂_i F' on outflow ones.
+  void apply_walls(const Objective::State &state, bool exact);
+  /// Minmod slopes σ_i of the patch (M9d), the halo's from their owners.
+  void compute_slopes(bool has_ghosts);
+  /// dρ/dt of every interior slot from the upwind fluxes (M9) into `increment`.
+  void compute_increment(bool minmod_slopes);
+  /// The local outflow rate (M9g); @p outflow_dissipation gets the lower outflow faces' part of
+  /// (M6h).
+  double outflow_rate(double &outflow_dissipation) const;
+  /// `last` (and `last_state`) from the patch state: F, dissipation, extrema, stable dt.
+  /// Collective.
+  void update_diagnostics(const Objective::State &state, const double *local_density,
+                          bool minmod_slopes, double outflow_dissipation);
   /// Σ_f |K| F_f u_f over the owned cells' upper faces, from the patch state apply_operator()
   /// left (densities, slopes, ∂_i F' at the faces) (M6h).
   double face_dissipation(bool minmod_slopes) const;
