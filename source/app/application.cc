@@ -1,4 +1,5 @@
 #include <meanfield/app/application.h>
+#include <meanfield/app/configuration.h>
 #include <meanfield/app/parameters.h>
 #include <meanfield/app/run_memory.h>
 #include <meanfield/base/exceptions.h>
@@ -31,6 +32,7 @@
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <type_traits>
 
 namespace MeanField {
@@ -194,10 +196,10 @@ void run_evaluate(const Problem &problem, const std::optional<WeightedCloud> &mu
 
 // Run mode = pde in dimension dim: mesh, μ0 and every check first, output only after.
 template <int dim>
-int run_pde_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
+int run_pde_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const Configuration &config,
                  const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
-  PdeParameters pde;
-  pde.parse_parameters(prm);
+  const RunParameters &run = config.run;
+  const PdeParameters &pde = config.pde;
   pde.check_consistency(problem);
   pde.check_solution_fits(problem);
   run.check_output_schedule(pde.end_time, pde.max_steps, "Time stepping/End time");
@@ -226,22 +228,19 @@ int run_pde_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const Run
 }
 // The initial particles of this rank in dimension dim ≤ 3, sampling μ0 on the Mesh box.
 template <int dim>
-PointSet initial_particles_on_box(dealii::ParameterHandler &prm, const RunParameters &run,
-                                  const ParticleParameters &particles, const Problem &problem,
+PointSet initial_particles_on_box(const Configuration &config, const Problem &problem,
                                   const std::size_t first, const std::size_t count) {
-  PdeParameters mesh;
-  mesh.parse_parameters(prm);
-  mesh.check_box(problem);
-  const InitialDensity<dim> mu0(problem, run.initial_density, run.function_constants);
-  return initial_particles<dim>(problem, particles, mu0, mesh, first, count);
+  config.pde.check_box(problem);
+  const InitialDensity<dim> mu0(problem, config.run.initial_density, config.run.function_constants);
+  return initial_particles<dim>(problem, config.particles, mu0, config.pde, first, count);
 }
 
 // Run mode = particles: the particle method (M7) from μ0; every check before any output.
 int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
-                       const RunParameters &run, const Problem &problem, MPI_Comm comm,
+                       const Configuration &config, const Problem &problem, MPI_Comm comm,
                        dealii::ConditionalOStream &pcout) {
-  ParticleParameters parameters;
-  parameters.parse_parameters(prm);
+  const RunParameters &run = config.run;
+  const ParticleParameters &parameters = config.particles;
   parameters.check_consistency(problem);
   run.check_output_schedule(parameters.end_time, parameters.max_iterations, "Particles/End time");
   const unsigned int d = problem.dimension();
@@ -255,11 +254,10 @@ int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
       dealii::Utilities::MPI::n_mpi_processes(comm));
   const std::string &method = parameters.initialization;
   const bool on_box = d <= 3 && method != "evenly spaced" && method != "sphere";
-  PointSet positions =
-      !on_box  ? initial_particles(problem, parameters, first, end - first)
-      : d == 1 ? initial_particles_on_box<1>(prm, run, parameters, problem, first, end - first)
-      : d == 2 ? initial_particles_on_box<2>(prm, run, parameters, problem, first, end - first)
-               : initial_particles_on_box<3>(prm, run, parameters, problem, first, end - first);
+  PointSet positions = !on_box  ? initial_particles(problem, parameters, first, end - first)
+                       : d == 1 ? initial_particles_on_box<1>(config, problem, first, end - first)
+                       : d == 2 ? initial_particles_on_box<2>(config, problem, first, end - first)
+                                : initial_particles_on_box<3>(config, problem, first, end - first);
   ParticleSystem system(problem, parameters, comm);
   system.set_positions(positions, first);
   if (cl.check_only) {
@@ -281,17 +279,16 @@ int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
 }
 // Run mode = compare in dimension dim: the PDE and the particles from the same μ0.
 template <int dim>
-int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
-                     const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
-  PdeParameters pde;
-  pde.parse_parameters(prm);
+int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
+                     const Configuration &config, const Problem &problem, MPI_Comm comm,
+                     dealii::ConditionalOStream &pcout) {
+  const RunParameters &run = config.run;
+  const PdeParameters &pde = config.pde;
+  const ParticleParameters &particle_parameters = config.particles;
+  const ComparisonParameters &comparison = config.comparison;
   pde.check_consistency(problem);
   pde.check_solution_fits(problem);
-  ParticleParameters particle_parameters;
-  particle_parameters.parse_parameters(prm);
   particle_parameters.check_consistency(problem);
-  ComparisonParameters comparison;
-  comparison.parse_parameters(prm);
   run.check_output_schedule(pde.end_time, pde.max_steps, "Time stepping/End time");
   MemoryEstimate memory;
   RunMemory::add_data(memory, problem);
@@ -328,18 +325,16 @@ int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const
 }
 // Run mode = study in dimension dim: one PDE run against particle runs for every m and seed.
 template <int dim>
-int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
-                   const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
-  PdeParameters pde;
-  pde.parse_parameters(prm);
+int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
+                   const Configuration &config, const Problem &problem, MPI_Comm comm,
+                   dealii::ConditionalOStream &pcout) {
+  const RunParameters &run = config.run;
+  const PdeParameters &pde = config.pde;
+  const ParticleParameters &particles = config.particles;
+  const ComparisonParameters &comparison = config.comparison;
+  const StudyParameters &study = config.study;
   pde.check_consistency(problem);
   pde.check_solution_fits(problem);
-  ParticleParameters particles;
-  particles.parse_parameters(prm);
-  ComparisonParameters comparison;
-  comparison.parse_parameters(prm);
-  StudyParameters study;
-  study.parse_parameters(prm);
   study.check_consistency(problem, pde, particles);
   MemoryEstimate memory;
   RunMemory::add_data(memory, problem);
@@ -388,8 +383,10 @@ int dispatch_dimension(const std::string &mode, const unsigned int d, const Func
 
 // Run mode = paper: the excess loss at convergence against m (paper/experiment.h). Problem
 // instance s is the problem of the .prm with its Seed raised by s.
-int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const RunParameters &run,
-                   const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
+                   const Configuration &config, const Problem &problem, MPI_Comm comm,
+                   dealii::ConditionalOStream &pcout) {
+  const RunParameters &run = config.run;
   prm.enter_subsection("Problem");
   const std::string type = prm.get("Type");
   const std::string section = type == "sparse deconvolution" ? "Sparse deconvolution"
@@ -403,11 +400,9 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
           "Run mode = paper needs a known optimum F*: sparse deconvolution with Huber width = 0 "
           "and Regularization > 0, or a two-layer network with the square loss and Weight decay "
           "= 0.");
-  ParticleParameters particles;
-  particles.parse_parameters(prm);
+  const ParticleParameters &particles = config.particles;
+  const PaperParameters &paper = config.paper;
   particles.check_consistency(problem);
-  PaperParameters paper;
-  paper.parse_parameters(prm);
   MemoryEstimate memory; // the largest run, on one rank (or all, Distribute runs = false)
   RunMemory::add_data(memory, problem);
   RunMemory::add_particles(memory, paper.particle_numbers.back(), problem.dimension(),
@@ -453,6 +448,75 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const R
         << "\n";
   return 0;
 }
+// Run mode = evaluate: F, its parts and the dissipation on μ0 and the ground truth.
+int run_evaluate_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
+                      const Configuration &config, const Problem &problem, MPI_Comm comm,
+                      dealii::ConditionalOStream &pcout) {
+  const RunParameters &run = config.run;
+  const unsigned int d = problem.dimension();
+  MemoryEstimate memory;
+  RunMemory::add_data(memory, problem);
+  RunMemory::add_evaluation_grid(memory, run.evaluation_points, d, n_ranks(comm));
+  memory.check(comm);
+  const std::optional<WeightedCloud> mu0 = initial_cloud(run, problem, comm);
+  if (cl.check_only) {
+    pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
+          << ", d = " << problem.dimension() << ", run mode " << run.run_mode << ")\n";
+    return 0;
+  }
+
+  begin_output(prm, cl, run, problem, comm, pcout);
+  pcout << '\n';
+  if (mu0)
+    pcout << "  mu0 = "
+          << (run.initial_density == "default" ? problem.default_initial_density()
+                                               : run.initial_density)
+          << " on " << run.evaluation_points << "^" << problem.dimension() << " grid midpoints\n";
+
+  run_evaluate(problem, mu0, run, comm, pcout);
+  pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
+        << "\n  statistics      F and its parts per measure (column descriptions in its header)"
+        << "\n  parameters.prm  the parameters this run used\n";
+  return 0;
+}
+
+// The mesh-based modes for the problem's d (1, 2, 3).
+int run_pde_any(dealii::ParameterHandler &prm, const CommandLine &cl, const Configuration &config,
+                const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  return dispatch_dimension("pde", problem.dimension(), [&](auto dim) {
+    return run_pde_mode<decltype(dim)::value>(prm, cl, config, problem, comm, pcout);
+  });
+}
+int run_compare_any(dealii::ParameterHandler &prm, const CommandLine &cl,
+                    const Configuration &config, const Problem &problem, MPI_Comm comm,
+                    dealii::ConditionalOStream &pcout) {
+  return dispatch_dimension("compare", problem.dimension(), [&](auto dim) {
+    return run_compare_mode<decltype(dim)::value>(prm, cl, config, problem, comm, pcout);
+  });
+}
+int run_study_any(dealii::ParameterHandler &prm, const CommandLine &cl, const Configuration &config,
+                  const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  return dispatch_dimension("study", problem.dimension(), [&](auto dim) {
+    return run_study_mode<decltype(dim)::value>(prm, cl, config, problem, comm, pcout);
+  });
+}
+
+// The run modes: `Run mode` (its Selection pattern lists the same names) → what runs it.
+struct RunMode {
+  const char *name;
+  int (*run)(dealii::ParameterHandler &, const CommandLine &, const Configuration &,
+             const Problem &, MPI_Comm, dealii::ConditionalOStream &);
+};
+constexpr RunMode run_modes[] = {{"evaluate", run_evaluate_mode},   {"pde", run_pde_any},
+                                 {"particles", run_particles_mode}, {"compare", run_compare_any},
+                                 {"study", run_study_any},          {"paper", run_paper_mode}};
+
+const RunMode &find_run_mode(const std::string &name) {
+  for (const RunMode &mode : run_modes)
+    if (name == mode.name)
+      return mode;
+  throw std::logic_error("no run mode " + name + " in the registry"); // the pattern lists them
+}
 } // namespace
 
 int run_application(int argc, char **argv, MPI_Comm comm) {
@@ -475,54 +539,13 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
 
     // Everything that can be wrong with the input is found here, before any output.
     read_parameters(prm, cl.parameter_file, cl.overrides);
-    RunParameters run;
-    run.parse_parameters(prm);
-    output_directory = run.output_directory;
+    Configuration config;
+    config.parse_parameters(prm);
+    output_directory = config.run.output_directory;
     const std::unique_ptr<Problem> problem = create_problem(prm, comm);
-    run.check_consistency(*problem);
-    check_output_directory(run.output_directory, run.overwrite, comm);
-    const unsigned int d = problem->dimension();
-    if (run.run_mode == "pde")
-      return dispatch_dimension("pde", d, [&](auto dim) {
-        return run_pde_mode<decltype(dim)::value>(prm, cl, run, *problem, comm, pcout);
-      });
-    if (run.run_mode == "study")
-      return dispatch_dimension("study", d, [&](auto dim) {
-        return run_study_mode<decltype(dim)::value>(prm, cl, run, *problem, comm, pcout);
-      });
-    if (run.run_mode == "compare")
-      return dispatch_dimension("compare", d, [&](auto dim) {
-        return run_compare_mode<decltype(dim)::value>(prm, cl, run, *problem, comm, pcout);
-      });
-    if (run.run_mode == "particles")
-      return run_particles_mode(prm, cl, run, *problem, comm, pcout);
-    if (run.run_mode == "paper")
-      return run_paper_mode(prm, cl, run, *problem, comm, pcout);
-    MemoryEstimate memory;
-    RunMemory::add_data(memory, *problem);
-    RunMemory::add_evaluation_grid(memory, run.evaluation_points, d, n_ranks(comm));
-    memory.check(comm);
-    const std::optional<WeightedCloud> mu0 = initial_cloud(run, *problem, comm);
-    if (cl.check_only) {
-      pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem->name()
-            << ", d = " << problem->dimension() << ", run mode " << run.run_mode << ")\n";
-      return 0;
-    }
-
-    begin_output(prm, cl, run, *problem, comm, pcout);
-    pcout << '\n';
-    if (mu0)
-      pcout << "  mu0 = "
-            << (run.initial_density == "default" ? problem->default_initial_density()
-                                                 : run.initial_density)
-            << " on " << run.evaluation_points << "^" << problem->dimension()
-            << " grid midpoints\n";
-
-    run_evaluate(*problem, mu0, run, comm, pcout);
-    pcout << "\nOutput directory: " << std::filesystem::absolute(run.output_directory).string()
-          << "\n  statistics      F and its parts per measure (column descriptions in its header)"
-          << "\n  parameters.prm  the parameters this run used\n";
-    return 0;
+    config.run.check_consistency(*problem);
+    check_output_directory(config.run.output_directory, config.run.overwrite, comm);
+    return find_run_mode(config.run.run_mode).run(prm, cl, config, *problem, comm, pcout);
   } catch (const InputError &e) {
     if (root)
       std::cerr << "meanfield: error: " << e.what() << std::endl;
