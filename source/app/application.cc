@@ -194,14 +194,20 @@ void run_evaluate(const Problem &problem, const std::optional<WeightedCloud> &mu
   table.write(run.output_directory + "/statistics", comm);
 }
 
+// The checks every mesh-based mode makes: the mesh entries against the problem (dimension,
+// boundaries, the kinks of V on cell centres) and the ground truth inside the box.
+void check_mesh_run(const PdeParameters &pde, const Problem &problem) {
+  pde.check_consistency(problem);
+  pde.check_solution_fits(problem);
+}
+
 // Run mode = pde in dimension dim: mesh, μ0 and every check first, output only after.
 template <int dim>
 int run_pde_mode(dealii::ParameterHandler &prm, const CommandLine &cl, const Configuration &config,
                  const Problem &problem, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
   const RunParameters &run = config.run;
   const PdeParameters &pde = config.pde;
-  pde.check_consistency(problem);
-  pde.check_solution_fits(problem);
+  check_mesh_run(pde, problem);
   run.check_output_schedule(pde.end_time, pde.max_steps, "Time stepping/End time");
   MemoryEstimate memory;
   RunMemory::add_data(memory, problem);
@@ -286,8 +292,7 @@ int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
   const PdeParameters &pde = config.pde;
   const ParticleParameters &particle_parameters = config.particles;
   const ComparisonParameters &comparison = config.comparison;
-  pde.check_consistency(problem);
-  pde.check_solution_fits(problem);
+  check_mesh_run(pde, problem);
   particle_parameters.check_consistency(problem);
   run.check_output_schedule(pde.end_time, pde.max_steps, "Time stepping/End time");
   MemoryEstimate memory;
@@ -333,8 +338,7 @@ int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
   const ParticleParameters &particles = config.particles;
   const ComparisonParameters &comparison = config.comparison;
   const StudyParameters &study = config.study;
-  pde.check_consistency(problem);
-  pde.check_solution_fits(problem);
+  check_mesh_run(pde, problem);
   study.check_consistency(problem, pde, particles);
   MemoryEstimate memory;
   RunMemory::add_data(memory, problem);
