@@ -449,6 +449,8 @@ void FiniteVolumeSolver<dim>::update_cloud(const double *local_density) const {
 
 template <int dim>
 double FiniteVolumeSolver<dim>::face_dissipation(const bool minmod_slopes) const {
+  // The fluxes again, once per step (the diagnostics stage): compute_increment() sums them in
+  // thread blocks; a dim-pass loop here costs far less than the ∇F' pass it replaced.
   // D_h = Σ_f |K| F_f u_f over the upper faces of the owned cells (M6h), F_f the upwind flux of
   // the operator, u_f = −∂_i F' its face velocity: every term ≥ 0, zero on walls and wherever
   // the upwind side is empty — mass held in a cell by inward face velocities dissipates nothing.
@@ -492,8 +494,8 @@ void FiniteVolumeSolver<dim>::compute_face_derivatives(const Objective::State &s
     for (unsigned int i = 0; i < dim; ++i)
       objective.partial_derivative(state, face_grid[i], i, dF[i].data());
   else {
-    const double *values = xi.data();
     objective.first_variation(state, centre_grid, xi.data(), nullptr);
+    const double *values = xi.data();
     for (unsigned int i = 0; i < dim; ++i) {
       double *g = dF[i].data();
       const double *x = values, *x_next = values + patch_stride[i], scale = inverse_h[i];
