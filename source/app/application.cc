@@ -15,6 +15,7 @@
 #include <meanfield/particles/particle_system.h>
 #include <meanfield/pde/driver.h>
 #include <meanfield/pde/finite_volume.h>
+#include <meanfield/pde/transport_solver.h>
 #include <meanfield/problems/initial_density.h>
 #include <meanfield/problems/problem.h>
 
@@ -23,6 +24,8 @@
 #include <deal.II/base/timer.h>
 
 #include <boost/program_options.hpp>
+
+#include <cctype>
 
 #include <cmath>
 #include <filesystem>
@@ -49,6 +52,7 @@ struct CommandLine {
   bool help = false;
   bool help_values = false;
   bool check_only = false;
+  std::string petsc_options; ///< "-ksp_type bcgs -ksp_monitor": PETSc's, after the file
 };
 
 po::options_description visible_options() {
@@ -66,14 +70,41 @@ const char *usage = "Usage: meanfield [options] <file.prm>\n"
                     "Solves the mean-field gradient flow d_t mu = div(mu grad F'(mu)) described by "
                     "a parameter file.\n";
 
-CommandLine parse_command_line(int argc, char **argv) {
+// PETSc's options (-name [value], one dash and at least two letters) are PETSc's: it read them
+// at start-up. They follow the parameter file: a word after one of them is its value.
+std::pair<std::vector<std::string>, std::string> split_petsc_options(int argc, char **argv) {
+  std::vector<std::string> ours{argv[0]};
+  std::string petsc;
+  bool after_petsc_name = false;
+  for (int k = 1; k < argc; ++k) {
+    const std::string arg = argv[k];
+    const bool petsc_name = arg.size() > 2 && arg[0] == '-' && std::isalpha(arg[1]) &&
+                            std::isalpha(arg[2]);
+    if (petsc_name || (after_petsc_name && !arg.empty() && arg[0] != '-')) {
+      petsc += (petsc.empty() ? "" : " ") + arg;
+      after_petsc_name = petsc_name;
+      continue;
+    }
+    after_petsc_name = false;
+    ours.push_back(arg);
+  }
+  return {ours, petsc};
+}
+
+CommandLine parse_command_line(int argc_all, char **argv_all) {
+  const auto [arguments, petsc_options] = split_petsc_options(argc_all, argv_all);
+  std::vector<const char *> argv;
+  for (const std::string &a : arguments)
+    argv.push_back(a.c_str());
+  const int argc = static_cast<int>(argv.size());
   po::options_description all = visible_options();
   all.add_options()("parameter-file", po::value<std::string>(), "");
   po::positional_options_description positional;
   positional.add("parameter-file", 1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::store(
+        po::command_line_parser(argc, argv.data()).options(all).positional(positional).run(), vm);
     po::notify(vm);
   } catch (const po::error &e) {
     throw InputError(std::string("command line: ") + e.what() + "\n" + usage);
@@ -86,6 +117,7 @@ CommandLine parse_command_line(int argc, char **argv) {
     cl.parameter_file = vm["parameter-file"].as<std::string>();
   if (vm.count("set"))
     cl.overrides = vm["set"].as<std::vector<std::string>>();
+  cl.petsc_options = petsc_options;
   return cl;
 }
 
@@ -523,7 +555,23 @@ const RunMode &find_run_mode(const std::string &name) {
 }
 } // namespace
 
+// PETSc options on the command line configure the linear solver of the implicit PDE step: a run
+// without one would ignore them silently. The solver checks that each is used (a misspelling).
+void check_petsc_command_line(const CommandLine &cl, Configuration &config) {
+  if (cl.petsc_options.empty())
+    return;
+  const std::string &mode = config.run.run_mode;
+  require((mode == "pde" || mode == "compare" || mode == "study") &&
+              config.pde.scheme == TimeScheme::linearly_implicit,
+          "command line: " + cl.petsc_options +
+              ": PETSc options configure the linear solver of Time stepping/Scheme = linearly "
+              "implicit, which this run (Run mode = " + mode + ") does not use.");
+  parse_petsc_options(cl.petsc_options, "the command line");
+  config.pde.command_line_solver_options = cl.petsc_options;
+}
+
 int run_application(int argc, char **argv, MPI_Comm comm) {
+  silence_petsc_option_warnings(); // ours name the entry; PETSc's would list our own options
   const bool root = dealii::Utilities::MPI::this_mpi_process(comm) == 0;
   dealii::ConditionalOStream pcout(std::cout, root);
   const InterruptHandler interrupts; // SIGINT, SIGTERM: the loops stop between two steps
@@ -545,6 +593,7 @@ int run_application(int argc, char **argv, MPI_Comm comm) {
     read_parameters(prm, cl.parameter_file, cl.overrides);
     Configuration config;
     config.parse_parameters(prm);
+    check_petsc_command_line(cl, config);
     output_directory = config.run.output_directory;
     const std::unique_ptr<Problem> problem = create_problem(prm, comm);
     config.run.check_consistency(*problem);

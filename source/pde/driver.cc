@@ -1,16 +1,14 @@
 #include <meanfield/base/exceptions.h>
-#include <meanfield/base/interrupt.h>
 #include <meanfield/io/pvd_record.h>
 #include <meanfield/io/statistics_table.h>
-#include <meanfield/particles/blow_up.h>
 #include <meanfield/pde/driver.h>
+#include <meanfield/pde/pde_stepper.h>
+#include <meanfield/time/time_loop.h>
 
-#include <deal.II/base/data_out_base.h>
 #include <deal.II/base/mpi.h>
 #include <deal.II/base/timer.h>
 
 #include <cmath>
-#include <fstream>
 #include <iomanip>
 #include <limits>
 
@@ -18,7 +16,7 @@ namespace MeanField {
 using namespace dealii;
 
 namespace {
-StatisticsTable pde_statistics_table() {
+StatisticsTable pde_statistics_table(const bool implicit) {
   StatisticsTable table;
   table.add_column("step", "time step number n");
   table.add_column("time", "t_n");
@@ -41,9 +39,96 @@ StatisticsTable pde_statistics_table() {
                              "BLASSO optimum for deconvolution; nan otherwise)");
   table.add_column("L1 error", "for exact solutions (E1, E2): int |rho_h - rho_exact|, at the "
                                "output times (nan elsewhere and for other problems)");
+  table.add_column("residual", "sum_K |K| |d rho_K/dt| = ||L(rho_h)||_L1, the stationarity "
+                               "residual (doc/theory.md (M9h)): 0 at a stationary state");
+  if (implicit) {
+    table.add_column("KSP iterations", "Krylov iterations of the linearly implicit step from "
+                                       "this state (M10)");
+    table.add_column("rejected", "implicit steps undone by the accuracy test (M10a) so far");
+  }
   table.add_column("wall time", "seconds since the start of the time loop");
   return table;
 }
+
+// What Run mode = pde records: a statistics row per step, frames at the output times, and the
+// L1 error against exact solutions there.
+template <int dim>
+class PdeRecorder : public TimeLoopObserver {
+public:
+  PdeRecorder(const FiniteVolumeSolver<dim> &solver, const RunParameters &run,
+              const PdeParameters &pde, dealii::TimerOutput &timer, MPI_Comm comm)
+      : solver(solver)
+      , run(run)
+      , implicit(pde.scheme == TimeScheme::linearly_implicit)
+      , timer(timer)
+      , comm(comm)
+      , table(pde_statistics_table(implicit))
+      , pvd(run.output_directory, "solution")
+      , F_star(solver.problem().optimal_value())
+      , wall(comm, true) {}
+
+  void state(const Stepper &stepper, const bool output_due) override {
+    // the row's state: the stepper may have prepared the next one when the step is reported
+    pending = static_cast<const PdeStepper<dim> &>(stepper).diagnostics();
+    pending_step = stepper.step_number();
+    error = nan;
+    written = output_due;
+    if (output_due) {
+      write_frame();
+      error = solver.exact_l1_error().value_or(nan);
+    }
+  }
+  void step(const Stepper &stepper, const double dt) override { add_row(stepper, dt); }
+  void final_state(const Stepper &stepper) override {
+    if (!written) {
+      write_frame();
+      error = solver.exact_l1_error().value_or(nan);
+    }
+    add_row(stepper, 0.0);
+    final_error = error;
+  }
+  void flush() override { table.write(run.output_directory + "/statistics", comm); }
+
+  double final_l1_error() const { return final_error; }
+
+private:
+  const FiniteVolumeSolver<dim> &solver;
+  const RunParameters &run;
+  const bool implicit;
+  dealii::TimerOutput &timer;
+  MPI_Comm comm;
+  StatisticsTable table;
+  PvdRecord pvd;
+  const std::optional<double> F_star;
+  dealii::Timer wall;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  double error = nan, final_error = nan;
+  bool written = false;
+  typename FiniteVolumeSolver<dim>::Diagnostics pending;
+  unsigned long pending_step = 0;
+
+  void write_frame() {
+    written = true;
+    if (!run.write_vtk)
+      return;
+    dealii::TimerOutput::Scope scope(timer, "output");
+    pvd.add(solver.time(), solver.write_vtu(run.output_directory, pvd.size()), comm);
+  }
+  void add_row(const Stepper &stepper, const double dt) {
+    const auto &pde = static_cast<const PdeStepper<dim> &>(stepper);
+    const auto &d = pending;
+    std::vector<StatisticsTable::Value> row{
+        static_cast<long long>(pending_step), d.time, dt, d.F, d.risk, d.potential,
+        d.mass, d.min_density, d.max_density, d.dissipation, d.outflow, d.wall_flux,
+        d.max_speed, F_star ? d.F - *F_star : nan, error, d.residual};
+    if (implicit) {
+      row.push_back(static_cast<long long>(dt > 0 ? pde.last_linear_iterations() : 0));
+      row.push_back(static_cast<long long>(pde.rejected_steps()));
+    }
+    row.push_back(wall.wall_time());
+    table.add_row(row);
+  }
+};
 } // namespace
 
 template <int dim>
@@ -52,117 +137,41 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
   // rank 0's own wall times: no communication in the timers, so that a run stopped by an
   // exception (an interrupt, a blow-up) still prints its summary without a collective call
   TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
-  const std::string directory = run.output_directory;
-  StatisticsTable table = pde_statistics_table();
-  PvdRecord pvd(directory, "solution");
-
-  auto write_output = [&](const double t) {
-    if (!run.write_vtk)
-      return;
-    TimerOutput::Scope scope(timer, "output");
-    pvd.add(t, solver.write_vtu(directory, pvd.size()), comm); // listed once written
-  };
-  auto write_statistics = [&]() {
-    table.write(directory + "/statistics", comm);
-  };
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  const std::optional<double> F_star = solver.problem().optimal_value();
-  auto add_row = [&](const typename FiniteVolumeSolver<dim>::Diagnostics &d, const double dt,
-                     const double error, const double wall) {
-    table.add_row({static_cast<long long>(solver.step_number()), d.time, dt, d.F, d.risk,
-                   d.potential, d.mass, d.min_density, d.max_density, d.dissipation, d.outflow,
-                   d.wall_flux, d.max_speed, F_star ? d.F - *F_star : nan, error, wall});
-  };
-
+  const bool implicit = pde.scheme == TimeScheme::linearly_implicit;
   pcout << "  mesh: " << solver.n_cells() << " cells, h = " << solver.min_cell_size() << ", "
         << pde.reconstruction << " reconstruction, " << pde.face_velocity << " face velocity, "
-        << pde.integrator << ", CFL " << pde.cfl << "\n\n";
+        << (implicit ? "linearly implicit steps (" + solver.linear_solver_description() +
+                           ", step tolerance " + std::to_string(pde.step_tolerance) + ")"
+                     : pde.integrator + ", CFL " + std::to_string(pde.cfl))
+        << "\n\n";
 
-  Timer wall(comm, true);
-  double next_output = 0.0, last_progress = -1.0;
-  const double interval = run.output_interval > 0 ? run.output_interval : pde.end_time;
-  const double tolerance = 1e-12 * std::max(1.0, pde.end_time);
-  typename FiniteVolumeSolver<dim>::Diagnostics d;
-  bool stationary = false;
-  double F0 = 0.0;
-  double final_error = nan;
-  while (true) {
-    {
-      TimerOutput::Scope scope(timer, "time step (kernel + operator)");
-      d = solver.prepare_step();
-    }
-    if (solver.step_number() == 0)
-      F0 = d.F;
-    if (!std::isfinite(d.F)) {
-      if (solver.step_number() == 0)
-        throw RunError("F(mu0) is not finite: the initial state overflows. Check the problem's "
-                       "scales (Loss scale, Regularization or Weight decay, weights, the box) and "
-                       "Initial condition/Density.");
-      write_statistics();
-      throw RunError("At t = " + std::to_string(d.time) + ": " +
-                     blow_up_message(solver.problem(), F0, d.F, solver.step_number(),
-                                     "Time stepping/CFL number", pde.cfl, 0.0) +
-                     " The statistics up to here are written.");
-    }
-    const double t = solver.time();
-    const bool output_due = t >= next_output - tolerance ||
-                            (run.output_steps > 0 && solver.step_number() % run.output_steps == 0);
-    double error = nan;
-    if (output_due) {
-      write_output(t);
-      error = solver.exact_l1_error().value_or(nan);
-      while (next_output <= t + tolerance)
-        next_output += interval;
-    }
-    stationary = pde.stationarity_tolerance > 0 && d.dissipation < pde.stationarity_tolerance;
-    const bool done =
-        t >= pde.end_time - tolerance || solver.step_number() >= pde.max_steps || stationary;
-    if (done) {
-      if (!output_due) {
-        write_output(t);
-        error = solver.exact_l1_error().value_or(nan);
-      }
-      add_row(d, 0.0, error, wall.wall_time());
-      final_error = error;
-      break;
-    }
-    if (const int signal = interrupt_signal(comm)) { // SIGINT, SIGTERM: stop between two steps
-      add_row(d, 0.0, error, wall.wall_time());
-      write_statistics();
-      throw Interrupted::at(signal, solver.step_number(), t);
-    }
-    // Land exactly on the output times and on the end time.
-    const double dt = std::min({d.stable_dt, next_output - t, pde.end_time - t});
-    add_row(d, dt, error, wall.wall_time());
-    try {
-      TimerOutput::Scope scope(timer, "time step (kernel + operator)");
-      solver.complete_step(dt);
-    } catch (const RunError &) {
-      write_output(t); // the last good state
-      write_statistics();
-      throw;
-    }
-    if (output_due)
-      write_statistics();
-    // A progress line about once a second.
-    const double elapsed = wall.wall_time();
-    if (elapsed - last_progress >= 1.0) {
-      last_progress = elapsed;
-      const double done_fraction = solver.time() / pde.end_time;
-      pcout << "  step " << std::setw(7) << solver.step_number() << "  t = " << std::setw(10)
-            << std::setprecision(4) << solver.time() << " / " << pde.end_time
-            << "  F = " << std::setw(12) << std::setprecision(6) << d.F
-            << "  dt = " << std::setw(10) << std::setprecision(3) << dt << "  elapsed "
-            << std::setprecision(3) << elapsed << " s  ETA "
-            << (done_fraction > 0 ? elapsed * (1 - done_fraction) / done_fraction : 0.0) << " s"
-            << std::endl;
-    }
+  PdeStepper<dim> stepper(solver, pde);
+  PdeRecorder<dim> recorder(solver, run, pde, timer, comm);
+  TimeLoopSettings settings;
+  settings.end_time = pde.end_time;
+  settings.output_interval = run.output_interval;
+  settings.output_steps = run.output_steps;
+  settings.max_steps = pde.max_steps;
+  settings.stationarity_tolerance = pde.stationarity_tolerance;
+  StopReason reason;
+  {
+    TimerOutput::Scope scope(timer, "time loop (kernel, operator, solver)");
+    reason = TimeLoop(settings, comm, pcout).run(stepper, recorder);
   }
-  write_statistics();
+  const auto &d = stepper.diagnostics();
+  const std::optional<double> F_star = solver.problem().optimal_value();
   pcout << "\n  finished at step " << solver.step_number() << ", t = " << solver.time()
-        << (stationary ? " (stationary: dissipation below tolerance)" : "") << "\n  F = " << d.F
-        << " (R-part " << d.risk << ", V-part " << d.potential << "), mass " << d.mass
-        << ", outflow " << d.outflow << ", min density " << d.min_density << "\n";
+        << (reason == StopReason::stationary ? " (stationary: residual below tolerance)" : "")
+        << "\n  F = " << d.F << " (R-part " << d.risk << ", V-part " << d.potential << "), mass "
+        << d.mass << ", outflow " << d.outflow << ", min density " << d.min_density
+        << ", residual " << d.residual << "\n";
+  if (implicit)
+    pcout << "  implicit steps: " << solver.step_number() << " accepted, "
+          << stepper.rejected_steps() << " rejected, " << std::setprecision(3)
+          << double(stepper.total_linear_iterations()) /
+                 std::max(1.0, double(solver.step_number() + stepper.rejected_steps()))
+          << " KSP iterations per solve\n"
+          << std::setprecision(6);
   // Measured on pde_sparse_deconvolution.prm: with r in [-2, 2] the flux stays at 2.7 (32^2) and
   // 5.4 (64^2), F 57-59% above F*; with r in [-3, 3] it falls (0.23 at t = 3 on 32^2, 0.12 at t = 4
   // and 0.028 at t = 20 on 64^2) and F reaches F* up to the discretization error.
@@ -178,8 +187,8 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
           << *F_star << ")\n";
   else if (F_star)
     pcout << "  F - F* = " << d.F - *F_star << " (F* = 0)\n";
-  if (!std::isnan(final_error))
-    pcout << "  L1 error against the exact solution: " << final_error << "\n";
+  if (!std::isnan(recorder.final_l1_error()))
+    pcout << "  L1 error against the exact solution: " << recorder.final_l1_error() << "\n";
 }
 
 template void run_pde<1>(FiniteVolumeSolver<1> &, const RunParameters &, const PdeParameters &,

@@ -1,5 +1,6 @@
 #include <meanfield/base/exceptions.h>
 #include <meanfield/pde/parameters.h>
+#include <meanfield/pde/transport_solver.h>
 #include <meanfield/problems/problem.h>
 
 #include <deal.II/base/utilities.h>
@@ -69,9 +70,34 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
                     "Stop after this many steps even if End time is not reached.");
   prm.declare_entry(
       "Stationarity tolerance", "0", Patterns::Double(0),
-      "Stop once the dissipation of the fluxes, sum over faces |K| u_f F_f (doc/theory.md "
-      "(M6h), = -dF/dt for the semi-discrete scheme), falls below this value. 0: run "
-      "to End time.");
+      "Stop once the stationarity residual ||d rho_h/dt||_L1 = sum_K |K| |L(rho_h)_K| "
+      "(doc/theory.md (M9h): the mass the fluxes move per unit time; column 'residual' of the "
+      "statistics) falls below this value. 0: run to End time.");
+  prm.declare_entry(
+      "Scheme", "explicit", Patterns::Selection("explicit|linearly implicit"),
+      "explicit: the SSP Runge-Kutta method of Integrator with the CFL step. linearly implicit: "
+      "the upwind step (M10) with the face velocities of the old state frozen, one kernel "
+      "evaluation, one sparse assembly and one PETSc Krylov solve per step; positive and "
+      "conservative for every step, first order in time and space (Reconstruction = first "
+      "order), the step set by accuracy (Step tolerance), not by the CFL condition.");
+  prm.declare_entry(
+      "Step tolerance", "0.1", Patterns::Double(0),
+      "Linearly implicit: a step dt is accepted when the error of the velocity it froze moved "
+      "mass by at most this many cells, dt max_f |u_f(rho^{n+1}) - u_f(rho^n)| / h "
+      "(doc/theory.md (M10a)), and F rose by no more than dt times the dissipation; the next "
+      "step grows (at most x2) or the step is retried shorter. 0: fixed steps of Initial time "
+      "step.");
+  prm.declare_entry("Initial time step", "0", Patterns::Double(0),
+                    "Linearly implicit: the first step (with Step tolerance = 0, every step). 0: "
+                    "the CFL step of mu0 with CFL number.");
+  prm.declare_entry("Maximum time step", "0", Patterns::Double(0),
+                    "Linearly implicit: no step is longer. 0: no bound but the output times.");
+  prm.declare_entry(
+      "Linear solver options", "", Patterns::Anything(),
+      "Linearly implicit: PETSc options of the Krylov solver, e.g. -ksp_type bcgs -pc_type "
+      "hypre -ksp_rtol 1e-10 -ksp_monitor. Defaults: -ksp_type gmres, block Jacobi with ILU(0) "
+      "(ILU(0) on one rank), -ksp_rtol 1e-12. The same options on the command line, after the "
+      "parameter file, override these.");
   prm.leave_subsection();
 }
 
@@ -98,6 +124,13 @@ void PdeParameters::parse_parameters(ParameterHandler &prm) {
   end_time = prm.get_double("End time");
   max_steps = prm.get_integer("Maximum number of steps");
   stationarity_tolerance = prm.get_double("Stationarity tolerance");
+  scheme = prm.get("Scheme") == "explicit" ? TimeScheme::explicit_runge_kutta
+                                           : TimeScheme::linearly_implicit;
+  step_tolerance = prm.get_double("Step tolerance");
+  initial_step = prm.get_double("Initial time step");
+  maximum_step = prm.get_double("Maximum time step");
+  linear_solver_options = prm.get("Linear solver options");
+  parse_petsc_options(linear_solver_options, "Time stepping/Linear solver options"); // the form
   prm.leave_subsection();
 }
 
@@ -304,6 +337,17 @@ void PdeParameters::check_consistency(const Problem &problem) const {
                 (box.lower[i] == natural.lower[i] && box.upper[i] == natural.upper[i]),
             "Mesh: a periodic direction must span the problem's whole period [" +
                 format_list({natural.lower[i]}) + ", " + format_list({natural.upper[i]}) + "].");
+  }
+  if (scheme == TimeScheme::linearly_implicit) {
+    require(reconstruction == "first order",
+            "Time stepping/Scheme = linearly implicit is the first-order upwind step (M10): use\n"
+            "    subsection Discretization\n      set Reconstruction = first order\n    end");
+    require(cfl > 0, "Time stepping/CFL number must be positive (it sets the first implicit "
+                     "step when Initial time step = 0).");
+    require(maximum_step == 0 || initial_step <= maximum_step,
+            "Time stepping/Initial time step = " + std::to_string(initial_step) +
+                " exceeds Maximum time step = " + std::to_string(maximum_step) + ".");
+    return; // the CFL number bounds only the explicit steps
   }
   require(cfl > 0 && cfl <= 1, "Time stepping/CFL number = " + std::to_string(cfl) +
                                    " must lie in (0, 1]: beyond 1 the explicit scheme is unstable "

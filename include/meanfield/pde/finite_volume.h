@@ -10,15 +10,19 @@
 #include <deal.II/dofs/dof_handler.h>
 #include <deal.II/fe/fe_dgq.h>
 #include <deal.II/fe/fe_system.h>
+#include <deal.II/lac/petsc_sparse_matrix.h>
 #include <deal.II/lac/petsc_vector.h>
 
 #include <array>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
 
 namespace MeanField {
+class TransportSolver;
+
 /// p4est for dim >= 2; p4est has no 1D, so a shared (replicated, partitioned) mesh there.
 template <int dim>
 struct DistributedMesh {
@@ -45,6 +49,14 @@ struct DistributedMesh<1> {
  * flux: total mass changes only by round-off, and outflow boundaries count what leaves.
  * The stepping loop works on flat face and cell tables built once: no mesh iterator, no
  * allocation per cell.
+ *
+ * Time stepping: explicit SSP Runge–Kutta (prepare_step() + complete_step()) or the linearly
+ * implicit upwind step (M10; prepare_step() + implicit_step()), which freezes the face
+ * velocities of the prepared state and solves (I/Δt + A) ρⁿ⁺¹ = ρⁿ/Δt with PETSc's KSP.
+ * The implementation is split by idea: finite_volume.cc (set-up, state, explicit stages),
+ * finite_volume_tables.cc (lattice, patch and face tables), finite_volume_operator.cc (L(ρ) and
+ * its frozen-velocity matrix), finite_volume_diagnostics.cc, finite_volume_output.cc and
+ * implicit_step.cc.
  */
 template <int dim>
 class FiniteVolumeSolver {
@@ -60,10 +72,12 @@ public:
     double wall_flux = 0.0;   ///< mass per unit time the no-flux walls stop (outward upwind flux)
     double max_speed = 0.0;   ///< max over the cells' faces of |u_f|
     double stable_dt = 0.0;   ///< the CFL-limited step for this state
+    double residual = 0.0;    ///< Σ_K |K| |L(ρ)_K| = ‖∂_t ρ_h‖_L1: 0 at a stationary state
   };
 
   FiniteVolumeSolver(const Problem &problem, const PdeParameters &parameters,
                      MPI_Comm communicator);
+  ~FiniteVolumeSolver();
 
   /// μ0: cell averages of @p density by Gauss quadrature, normalised to mass 1. Collective.
   /// Throws InputError if the density is negative or not finite somewhere, or has no mass.
@@ -82,6 +96,39 @@ public:
 
   /// prepare_step() + complete_step(min(stable dt, max_dt)); returns the step taken.
   double step(double max_dt);
+
+  /**
+   * The linearly implicit step (M10) of length @p dt from the prepared state: the face
+   * velocities frozen, one assembly of I/dt + A and one KSP solve. Positive and conservative
+   * for every dt (up to the KSP tolerance). Throws RunError, with the state restored, when the
+   * KSP fails (naming its reason) or the result is not finite or negative. Collective.
+   */
+  void implicit_step(double dt);
+
+  /// Back to the state before the last implicit_step() (a step the accuracy test rejects); the
+  /// state is then unprepared. Collective.
+  void undo_step();
+
+  /**
+   * After implicit_step(dt) and prepare_step() at the new state: dt max_f |u_f(ρⁿ⁺¹) −
+   * u_f(ρⁿ)| / h over the owned cells' faces, the cells by which the error of the frozen
+   * velocity moved mass in the step (the accuracy test of adaptive steps, M10a). Collective.
+   */
+  double frozen_velocity_displacement(double dt) const;
+
+  /// "gmres + bjacobi, rtol 1e-12" (Scheme = linearly implicit; empty otherwise).
+  std::string linear_solver_description() const;
+
+  /// KSP iterations of the last implicit_step().
+  unsigned int linear_iterations() const { return last_linear_iterations; }
+
+  /**
+   * The matrix I/dt + A of (M10) for the face velocities of the prepared state (first-order
+   * upwind fluxes): one row per owned cell on the DG(0) flux sparsity (the cell and its face
+   * neighbours). Non-negative diagonal, non-positive off-diagonal entries, column sums 1/dt
+   * (outflow faces add what leaves). Collective.
+   */
+  const dealii::PETScWrappers::MPI::SparseMatrix &assemble_transport_matrix(double dt);
 
   double time() const { return current_time; }
   unsigned int step_number() const { return n_steps; }
@@ -116,6 +163,7 @@ public:
   const dealii::Triangulation<dim> &triangulation() const { return *mesh; }
   const dealii::PETScWrappers::MPI::Vector &density() const { return rho; }
   dealii::types::global_dof_index n_cells() const { return dof_handler.n_dofs(); }
+  const dealii::IndexSet &locally_owned_cells() const { return owned; }
   double min_cell_size() const { return h_min; }
 
   const Problem &problem() const { return the_problem; }
@@ -161,6 +209,7 @@ private:
   struct BoundaryFace {
     unsigned int slot, direction;
     bool upper, outflow;
+    unsigned int cell; ///< the owned cell inside
   };
   std::vector<BoundaryFace> boundary_faces;
   PointSet boundary_points; ///< their centres (exact velocity in discrete-gradient mode)
@@ -175,6 +224,15 @@ private:
   std::vector<double> P, W, owned_mask, xi, scratch, increment;
   std::vector<double> boundary_values, boundary_gradients;
   std::array<std::vector<double>, dim> dF, sigma;
+  std::vector<dealii::types::global_dof_index> slot_cell; ///< global cell of a slot (or invalid)
+
+  // The linearly implicit step (M10): its matrix, solver, and the state it started from.
+  dealii::PETScWrappers::MPI::SparseMatrix transport;
+  std::unique_ptr<TransportSolver> linear_solver;
+  std::array<std::vector<double>, dim> dF_frozen; ///< the face velocities the step used
+  dealii::PETScWrappers::MPI::Vector rho_previous;
+  double time_previous = 0.0, outflow_previous = 0.0;
+  unsigned int last_linear_iterations = 0;
 
   // State
   dealii::PETScWrappers::MPI::Vector rho;             ///< owned cell averages
@@ -182,6 +240,7 @@ private:
   std::vector<dealii::PETScWrappers::MPI::Vector> slopes, ghosted_slopes;
   dealii::PETScWrappers::MPI::Vector stage, rhs0, rhs;
   double current_time = 0.0, outflow_local = 0.0, outflow_rate0 = 0.0, wall_flux_local = 0.0;
+  double outflow_dissipation_local = 0.0; ///< the lower outflow faces' part of (M6h)
   std::function<double(const dealii::Point<dim> &)> initial_density;
   double initial_mass = 1.0;        ///< ∫ of the μ0 expression over the box (quadrature)
   std::vector<double> initial_mean; ///< of the discrete μ0
@@ -193,13 +252,23 @@ private:
 
   void number_cells_lexicographically();
   void build_tables();
+  /// Parts of build_tables(): where each local value sits, the lattice, the patch box, the
+  /// slot tables, the kernel's point grids and the work arrays.
+  std::map<dealii::types::global_dof_index, int> local_indices();
+  void build_lattice();
+  void build_slots(const std::map<dealii::types::global_dof_index, int> &local_of);
+  void build_kernel_grids();
+  void build_transport_sparsity();
+  /// The matrix pattern and the KSP of (M10); checks the PETSc options on the identity.
+  void set_up_implicit_solver();
   /// f(begin, end) over the interior slots, block by block.
   template <typename Function>
   void for_each_slot_block(const Function &f) const;
-  /// The FV right-hand side L(ρ) into @p result; returns the local outflow rate. With
-  /// @p diagnostics, also fills `last` (F, dissipation, stable dt, cell fields).
+  /// The FV right-hand side L(ρ) into @p result (M9), a function of the density alone; returns
+  /// the local outflow rate. Leaves the patch state (ρ, ∂_i F' at the faces, slopes) and the
+  /// kernel state in @p state for update_diagnostics().
   double apply_operator(const dealii::PETScWrappers::MPI::Vector &density,
-                        dealii::PETScWrappers::MPI::Vector &result, bool diagnostics);
+                        dealii::PETScWrappers::MPI::Vector &result, Objective::State &state);
   /// The density's owned values into P (and the masses into W), the halo's from @p local_density.
   void load_patch(const double *local_density);
   /// ∂_i F' at the upper face of every slot: exact (the face grids) or the discrete gradient (M9c).
@@ -216,11 +285,16 @@ private:
   /// `last` (and `last_state`) from the patch state: F, dissipation, extrema, stable dt.
   /// Collective.
   void update_diagnostics(const Objective::State &state, const double *local_density,
-                          bool minmod_slopes, double outflow_dissipation);
+                          const double *rate, double outflow_dissipation);
+  /// The explicit Shu–Osher stages after the first (from rhs0), into `stage`; returns the
+  /// outflow counter at the end of the step.
+  double runge_kutta_stages(double dt);
+  /// RunError unless @p v is finite and ≥ −1e-12 max ρ (the step @p dt, @p advice on the fix).
+  void check_new_density(const dealii::PETScWrappers::MPI::Vector &v, double dt,
+                         const std::string &advice) const;
   /// Σ_f |K| F_f u_f over the owned cells' upper faces, from the patch state apply_operator()
   /// left (densities, slopes, ∂_i F' at the faces) (M6h).
   double face_dissipation(bool minmod_slopes) const;
   void update_cloud(const double *local_density) const;
-  void check_state(const char *where) const;
 };
 } // namespace MeanField

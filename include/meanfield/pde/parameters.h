@@ -12,6 +12,9 @@ struct Domain;
 /// Boundary treatment of one direction of the parameter-space box.
 enum class BoundaryType { periodic, no_flux, outflow };
 
+/// Time stepping/Scheme: explicit SSP Runge–Kutta (M9) or the linearly implicit step (M10).
+enum class TimeScheme { explicit_runge_kutta, linearly_implicit };
+
 /**
  * The parameters of the finite-volume PDE solver (doc/theory.md §4): subsections `Mesh`,
  * `Discretization` and `Time stepping`.
@@ -34,6 +37,11 @@ struct PdeParameters {
   double end_time;
   unsigned int max_steps;
   double stationarity_tolerance;
+  TimeScheme scheme;
+  double step_tolerance;             ///< linearly implicit: the accuracy test's bound (0: fixed)
+  double initial_step, maximum_step; ///< linearly implicit (0: the CFL step; no bound)
+  std::string linear_solver_options; ///< PETSc options of the implicit step's KSP
+  std::string command_line_solver_options; ///< the same from the command line (not an entry)
 
   static void declare_parameters(dealii::ParameterHandler &prm);
   void parse_parameters(dealii::ParameterHandler &prm);

@@ -1,0 +1,114 @@
+#include <meanfield/base/exceptions.h>
+#include <meanfield/particles/blow_up.h>
+#include <meanfield/pde/pde_stepper.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <limits>
+#include <cmath>
+#include <sstream>
+
+namespace MeanField {
+template <int dim>
+PdeStepper<dim>::PdeStepper(FiniteVolumeSolver<dim> &solver_, const PdeParameters &parameters)
+    : fv(solver_)
+    , prm(parameters) {}
+
+template <int dim>
+void PdeStepper<dim>::prepare() {
+  if (fresh)
+    fresh = false; // prepared at the end of the last step
+  else
+    d = fv.prepare_step();
+  if (fv.step_number() == 0)
+    F0 = d.F;
+  if (std::isfinite(d.F))
+    return;
+  if (fv.step_number() == 0)
+    throw RunError("F(mu0) is not finite: the initial state overflows. Check the problem's "
+                   "scales (Loss scale, Regularization or Weight decay, weights, the box) and "
+                   "Initial condition/Density.");
+  throw RunError("At t = " + std::to_string(d.time) + ": " +
+                 blow_up_message(fv.problem(), F0, d.F, fv.step_number(),
+                                 "Time stepping/CFL number", prm.cfl, 0.0) +
+                 " The statistics up to here are written.");
+}
+
+template <int dim>
+double PdeStepper<dim>::advance(const double limit) {
+  if (prm.scheme == TimeScheme::linearly_implicit)
+    return last_dt = implicit_advance(limit);
+  last_dt = std::min(d.stable_dt, limit);
+  fv.complete_step(last_dt);
+  return last_dt;
+}
+
+template <int dim>
+double PdeStepper<dim>::step_factor(const double change) const {
+  // the displacement error is O(dt²): the step that meets the tolerance is dt sqrt(tol/δ)
+  if (!(change > 0))
+    return 2.0;
+  return std::clamp(0.9 * std::sqrt(prm.step_tolerance / change), 0.2, 2.0);
+}
+
+template <int dim>
+double PdeStepper<dim>::implicit_advance(const double limit) {
+  if (proposal == 0.0) // the first step: as given, or the CFL step of μ0
+    proposal = prm.initial_step > 0 ? prm.initial_step
+                                    : (std::isfinite(d.stable_dt) ? d.stable_dt : limit);
+  if (prm.maximum_step > 0)
+    proposal = std::min(proposal, prm.maximum_step);
+  while (true) {
+    const double dt = std::min(proposal, limit);
+    fv.implicit_step(dt);
+    last_iterations = fv.linear_iterations();
+    total_iterations += last_iterations;
+    if (prm.step_tolerance == 0.0)
+      return dt; // fixed steps
+    // the accuracy test (M10a) at ρⁿ⁺¹, whose kernel evaluation the next step reuses
+    const Diagnostics next = fv.prepare_step();
+    const double change = std::isfinite(next.F) ? fv.frozen_velocity_displacement(dt)
+                                                : std::numeric_limits<double>::infinity();
+    const double factor = step_factor(change);
+    // energy stability (M10a): F may not rise by more than the step's dissipation would lower it
+    // (the exact-velocity scheme is a gradient flow up to O(h), so F itself may rise slightly)
+    const bool descent = next.F - d.F <= dt * d.dissipation;
+    if (change <= prm.step_tolerance && descent) {
+      velocity_change = change;
+      if (dt == proposal || factor < 1.0) // (a step cut short by an output time does not grow)
+        proposal = dt * factor;
+      if (prm.maximum_step > 0)
+        proposal = std::min(proposal, prm.maximum_step);
+      d = next;
+      fresh = true;
+      return dt;
+    }
+    fv.undo_step(); // and retry from ρⁿ, shorter
+    ++rejected;
+    proposal = dt * (descent ? factor : 0.5);
+    d = fv.prepare_step();
+    if (proposal < 1e-12 * std::max(1.0, fv.time()))
+      throw RunError("At t = " + std::to_string(fv.time()) +
+                     ": no implicit step down to dt = " + std::to_string(proposal) +
+                     " meets Time stepping/Step tolerance = " +
+                     std::to_string(prm.step_tolerance) +
+                     " (the face velocities change too fast). Raise the tolerance or use Scheme = "
+                     "explicit.");
+  }
+}
+
+template <int dim>
+std::string PdeStepper<dim>::progress() const {
+  std::ostringstream text;
+  text.precision(3);
+  text << "dt = " << std::setw(10) << last_dt;
+  if (prm.scheme == TimeScheme::linearly_implicit)
+    text << "  KSP its " << last_iterations << "  rejected " << rejected << "  residual "
+         << d.residual;
+  return text.str();
+}
+
+template class PdeStepper<1>;
+template class PdeStepper<2>;
+template class PdeStepper<3>;
+} // namespace MeanField
