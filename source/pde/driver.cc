@@ -117,10 +117,22 @@ private:
   void add_row(const Stepper &stepper, const double dt) {
     const auto &pde = static_cast<const PdeStepper<dim> &>(stepper);
     const auto &d = pending;
-    std::vector<StatisticsTable::Value> row{
-        static_cast<long long>(pending_step), d.time, dt, d.F, d.risk, d.potential,
-        d.mass, d.min_density, d.max_density, d.dissipation, d.outflow, d.wall_flux,
-        d.max_speed, F_star ? d.F - *F_star : nan, error, d.residual};
+    std::vector<StatisticsTable::Value> row{static_cast<long long>(pending_step),
+                                            d.time,
+                                            dt,
+                                            d.F,
+                                            d.risk,
+                                            d.potential,
+                                            d.mass,
+                                            d.min_density,
+                                            d.max_density,
+                                            d.dissipation,
+                                            d.outflow,
+                                            d.wall_flux,
+                                            d.max_speed,
+                                            F_star ? d.F - *F_star : nan,
+                                            error,
+                                            d.residual};
     if (implicit) {
       row.push_back(static_cast<long long>(dt > 0 ? pde.last_linear_iterations() : 0));
       row.push_back(static_cast<long long>(pde.rejected_steps()));
@@ -163,8 +175,8 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
   pcout << "\n  finished at step " << solver.step_number() << ", t = " << solver.time()
         << (reason == StopReason::stationary ? " (stationary: residual below tolerance)" : "")
         << "\n  F = " << d.F << " (R-part " << d.risk << ", V-part " << d.potential << "), mass "
-        << d.mass << ", outflow " << d.outflow << ", min density " << d.min_density
-        << ", residual " << d.residual << "\n";
+        << d.mass << ", outflow " << d.outflow << ", min density " << d.min_density << ", residual "
+        << d.residual << "\n";
   if (implicit)
     pcout << "  implicit steps: " << solver.step_number() << " accepted, "
           << stepper.rejected_steps() << " rejected, " << std::setprecision(3)
@@ -172,6 +184,16 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
                  std::max(1.0, double(solver.step_number() + stepper.rejected_steps()))
           << " KSP iterations per solve\n"
           << std::setprecision(6);
+  {
+    const auto &t = solver.step_timings();
+    pcout << "  time split (rank 0): kernel and operator " << std::setprecision(3) << t.kernel
+          << " s, "
+          << (implicit ? "assembly " + std::to_string(t.assembly) + " s, KSP solve " +
+                             std::to_string(t.solve) + " s"
+                       : "further stages " + std::to_string(t.stages) + " s")
+          << "\n"
+          << std::setprecision(6);
+  }
   // Measured on pde_sparse_deconvolution.prm: with r in [-2, 2] the flux stays at 2.7 (32^2) and
   // 5.4 (64^2), F 57-59% above F*; with r in [-3, 3] it falls (0.23 at t = 3 on 32^2, 0.12 at t = 4
   // and 0.028 at t = 20 on 64^2) and F reaches F* up to the discretization error.

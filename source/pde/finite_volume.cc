@@ -2,6 +2,7 @@
 // steps (doc/theory.md §4). The tables, the operator, the diagnostics, the output and the
 // linearly implicit step live in the other finite_volume_*.cc files and implicit_step.cc.
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/stopwatch.h>
 #include <meanfield/pde/finite_volume.h>
 #include <meanfield/pde/transport_solver.h>
 #include <meanfield/pde/vector_access.h>
@@ -150,6 +151,7 @@ void FiniteVolumeSolver<dim>::set_initial_density(
 template <int dim>
 typename FiniteVolumeSolver<dim>::Diagnostics FiniteVolumeSolver<dim>::prepare_step() {
   const FlushSubnormals guard;
+  const Stopwatch watch(timings.kernel);
   Objective::State state;
   outflow_rate0 = apply_operator(rho, rhs0, state);
   {
@@ -194,8 +196,7 @@ double FiniteVolumeSolver<dim>::runge_kutta_stages(const double dt) {
 
 template <int dim>
 void FiniteVolumeSolver<dim>::check_new_density(const PETScWrappers::MPI::Vector &v,
-                                                const double dt,
-                                                const std::string &advice) const {
+                                                const double dt, const std::string &advice) const {
   // Accept a step only if the new density is finite and non-negative.
   double local_min = std::numeric_limits<double>::max(), nan_probe = 0.0;
   {
@@ -226,11 +227,12 @@ void FiniteVolumeSolver<dim>::complete_step(const double dt) {
   const FlushSubnormals guard;
   Assert(prepared, ExcMessage("complete_step() needs prepare_step() first"));
   prepared = false;
+  const Stopwatch watch(timings.stages);
   const double outflow_end = runge_kutta_stages(dt);
-  check_new_density(stage, dt,
-                    "Lower Time stepping/CFL number (now " + std::to_string(prm.cfl) + ")" +
-                        (prm.reconstruction == "minmod" ? " or use Reconstruction = first order"
-                                                        : ""));
+  check_new_density(
+      stage, dt,
+      "Lower Time stepping/CFL number (now " + std::to_string(prm.cfl) + ")" +
+          (prm.reconstruction == "minmod" ? " or use Reconstruction = first order" : ""));
   rho = stage;
   outflow_local = outflow_end;
   current_time += dt;

@@ -44,8 +44,7 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
   // Σ_f max(u_out, 0)|f|/|K| and the largest face speed. Unit-stride loops over the patch,
   // the owned cells selected by a 0/1 mask.
   const double *mask = owned_mask.data();
-  const double dissipation =
-      face_dissipation(prm.reconstruction == "minmod") + outflow_dissipation;
+  const double dissipation = face_dissipation(prm.reconstruction == "minmod") + outflow_dissipation;
   double max_rate = 0.0, max_speed = 0.0;
   std::array<const double *, dim> up, down;
   for (unsigned int i = 0; i < dim; ++i) {
@@ -97,9 +96,8 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
 
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \
   template double FiniteVolumeSolver<dim>::face_dissipation(bool) const;                           \
-  template void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &,              \
-                                                            const double *, const double *,        \
-                                                            double);
+  template void FiniteVolumeSolver<dim>::update_diagnostics(                                       \
+      const Objective::State &, const double *, const double *, double);
 MEANFIELD_INSTANTIATE(1)
 MEANFIELD_INSTANTIATE(2)
 MEANFIELD_INSTANTIATE(3)

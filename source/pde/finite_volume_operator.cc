@@ -1,7 +1,10 @@
 // The spatial operator of FiniteVolumeSolver: L(ρ) of the upwind finite-volume scheme (M9) as a
 // function of the density, and its linearization with the face velocities frozen (M10).
 #include <meanfield/pde/finite_volume.h>
+#include <meanfield/pde/matrix_values.h>
 #include <meanfield/pde/vector_access.h>
+
+#include <petscmat.h>
 
 #include <algorithm>
 #include <optional>
@@ -210,32 +213,26 @@ FiniteVolumeSolver<dim>::assemble_transport_matrix(const double dt) {
   // the lower neighbour. Beyond an outflow wall the outside is empty (no column); a no-flux
   // wall has u = 0. Every column sums to 1/dt plus what leaves through outflow faces.
   Assert(prepared, ExcMessage("assemble_transport_matrix() needs prepare_step() first"));
-  transport = 0.0;
-  std::array<types::global_dof_index, 2 * dim + 1> columns;
-  std::array<double, 2 * dim + 1> values;
-  for (unsigned int c = 0; c < n_owned; ++c) {
-    const std::size_t s = owned_slot[c];
-    double diagonal = 1.0 / dt;
-    unsigned int n = 0;
-    for (unsigned int i = 0; i < dim; ++i) {
-      const std::size_t st = patch_stride[i];
-      const double above = dF[i][s], below = dF[i][s - st];
-      diagonal += (std::max(-above, 0.0) + std::max(below, 0.0)) * inverse_h[i];
-      if (slot_cell[s + st] != numbers::invalid_dof_index) {
-        columns[n] = slot_cell[s + st];
-        values[n++] = -std::max(above, 0.0) * inverse_h[i];
+  // straight into the rank's value arrays (MatrixValues): a periodic direction of one or two
+  // cells repeats a place, and its contributions add up
+  constexpr unsigned int R = 2 * dim + 1;
+  {
+    MatrixValues::Writer values(transport);
+    for (unsigned int c = 0; c < n_owned; ++c) {
+      const std::size_t s = owned_slot[c];
+      const PetscInt *place = &row_place[c * R];
+      double diagonal = 1.0 / dt;
+      for (unsigned int i = 0; i < dim; ++i) {
+        const double above = dF[i][s], below = dF[i][s - patch_stride[i]];
+        diagonal += (std::max(-above, 0.0) + std::max(below, 0.0)) * inverse_h[i];
+        if (place[2 * i] >= 0)
+          values[place[2 * i]] -= std::max(above, 0.0) * inverse_h[i];
+        if (place[2 * i + 1] >= 0)
+          values[place[2 * i + 1]] += std::min(below, 0.0) * inverse_h[i];
       }
-      if (slot_cell[s - st] != numbers::invalid_dof_index) {
-        columns[n] = slot_cell[s - st];
-        values[n++] = std::min(below, 0.0) * inverse_h[i];
-      }
+      values[place[2 * dim]] += diagonal;
     }
-    columns[n] = slot_cell[s];
-    values[n++] = diagonal;
-    // (a periodic direction of one or two cells repeats a column: add() sums the repeats)
-    transport.add(slot_cell[s], n, columns.data(), values.data(), false);
   }
-  transport.compress(VectorOperation::add);
   return transport;
 }
 

@@ -1,11 +1,13 @@
 // The lattice, patch and face tables of FiniteVolumeSolver, built once (doc/theory.md §4): the
 // stepping loops then run over flat arrays without a mesh iterator.
 #include <meanfield/pde/finite_volume.h>
+#include <meanfield/pde/matrix_values.h>
 #include <meanfield/pde/vector_access.h>
 
 #include <deal.II/lac/dynamic_sparsity_pattern.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <unordered_map>
@@ -248,16 +250,36 @@ template <int dim>
 void FiniteVolumeSolver<dim>::build_transport_sparsity() {
   // The DG(0) flux sparsity of (M10): each owned cell's row holds the cell and its face
   // neighbours (periodic ones included). Every entry lies in an owned row.
+  constexpr unsigned int R = 2 * dim + 1;
   DynamicSparsityPattern pattern(dof_handler.n_dofs(), dof_handler.n_dofs(), owned);
+  std::vector<PetscInt> rows, columns;
   for (unsigned int c = 0; c < n_owned; ++c) {
     const std::size_t s = owned_slot[c];
-    pattern.add(slot_cell[s], slot_cell[s]);
-    for (unsigned int i = 0; i < dim; ++i)
-      for (const std::size_t neighbour : {s - patch_stride[i], s + patch_stride[i]})
-        if (slot_cell[neighbour] != numbers::invalid_dof_index)
-          pattern.add(slot_cell[s], slot_cell[neighbour]);
+    for (unsigned int k = 0; k < R; ++k) {
+      const unsigned int i = k / 2;
+      const auto column = k == 2 * dim
+                              ? slot_cell[s]
+                              : slot_cell[k % 2 == 0 ? s + patch_stride[i] : s - patch_stride[i]];
+      rows.push_back(static_cast<PetscInt>(slot_cell[s]));
+      columns.push_back(static_cast<PetscInt>(column));
+      if (column != numbers::invalid_dof_index)
+        pattern.add(slot_cell[s], column);
+    }
   }
   transport.reinit(owned, owned, pattern, comm);
+  // the places of the existing entries; -1 for the neighbours behind a wall
+  std::vector<PetscInt> existing_rows, existing_columns;
+  for (std::size_t k = 0; k < rows.size(); ++k)
+    if (columns[k] != static_cast<PetscInt>(numbers::invalid_dof_index)) {
+      existing_rows.push_back(rows[k]);
+      existing_columns.push_back(columns[k]);
+    }
+  const std::vector<PetscInt> places =
+      MatrixValues::locate(transport, existing_rows, existing_columns);
+  row_place.assign(rows.size(), -1);
+  for (std::size_t k = 0, e = 0; k < rows.size(); ++k)
+    if (columns[k] != static_cast<PetscInt>(numbers::invalid_dof_index))
+      row_place[k] = places[e++];
 }
 
 template <int dim>
@@ -285,7 +307,7 @@ void FiniteVolumeSolver<dim>::build_tables() {
   template std::map<types::global_dof_index, int> FiniteVolumeSolver<dim>::local_indices();        \
   template void FiniteVolumeSolver<dim>::build_lattice();                                          \
   template void FiniteVolumeSolver<dim>::build_slots(                                              \
-      const std::map<types::global_dof_index, int> &);                                            \
+      const std::map<types::global_dof_index, int> &);                                             \
   template void FiniteVolumeSolver<dim>::build_kernel_grids();                                     \
   template void FiniteVolumeSolver<dim>::build_transport_sparsity();                               \
   template void FiniteVolumeSolver<dim>::build_tables();

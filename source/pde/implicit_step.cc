@@ -1,6 +1,7 @@
 // The linearly implicit upwind step of FiniteVolumeSolver (M10, doc/theory.md §4.2): the face
 // velocities of ρⁿ frozen, (I/Δt + A(ρⁿ)) ρⁿ⁺¹ = ρⁿ/Δt solved by PETSc's KSP.
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/stopwatch.h>
 #include <meanfield/pde/finite_volume.h>
 #include <meanfield/pde/transport_solver.h>
 #include <meanfield/pde/vector_access.h>
@@ -44,17 +45,21 @@ void FiniteVolumeSolver<dim>::implicit_step(const double dt) {
   for (unsigned int i = 0; i < dim; ++i)
     dF_frozen[i] = dF[i];
 
-  assemble_transport_matrix(dt);
+  {
+    const Stopwatch watch(timings.assembly);
+    assemble_transport_matrix(dt);
+  }
   rhs = rho;
   rhs *= 1.0 / dt;
   stage = rho; // the initial guess
   try {
+    const Stopwatch watch(timings.solve);
     last_linear_iterations = linear_solver->solve(transport, stage, rhs);
   } catch (const RunError &error) {
-    throw RunError("Step " + std::to_string(n_steps + 1) + " from t = " +
-                   std::to_string(current_time) + " with dt = " + std::to_string(dt) + ": " +
-                   error.what() + "; the state at t = " + std::to_string(current_time) +
-                   " is kept.");
+    throw RunError("Step " + std::to_string(n_steps + 1) +
+                   " from t = " + std::to_string(current_time) +
+                   " with dt = " + std::to_string(dt) + ": " + error.what() +
+                   "; the state at t = " + std::to_string(current_time) + " is kept.");
   }
   check_new_density(stage, dt,
                     "The linear solver's tolerance is too loose for this step: tighten -ksp_rtol "

@@ -23,7 +23,8 @@ std::vector<std::pair<std::string, std::string>> parse_petsc_options(const std::
     else
       throw InputError(entry + " = " + options + ": <" + word +
                        "> is neither a PETSc option (-name) nor the value of one. Example:\n"
-                       "    set " + entry.substr(entry.rfind('/') + 1) +
+                       "    set " +
+                       entry.substr(entry.rfind('/') + 1) +
                        " = -ksp_type bcgs -pc_type ilu -ksp_rtol 1e-10");
   }
   return pairs;
@@ -63,15 +64,18 @@ TransportSolver::~TransportSolver() {
 void TransportSolver::check_options(const dealii::PETScWrappers::MPI::SparseMatrix &matrix) {
   KSPSetOperators(ksp, matrix, matrix);
   const PetscErrorCode error = KSPSetUp(ksp); // the preconditioner reads its options here
-  require(error == 0, entry + " = " + options + ": PETSc could not set up the linear solver "
-                                                 "(error " + std::to_string(error) + ").");
+  require(error == 0, entry + " = " + options +
+                          ": PETSc could not set up the linear solver "
+                          "(error " +
+                          std::to_string(error) + ").");
   for (const auto &[source, text] : {std::pair{entry, options}, {"the command line", command_line}})
     for (const auto &[name, value] : parse_petsc_options(text, source)) {
       PetscBool used = PETSC_FALSE;
       PetscOptionsUsed(nullptr, name.c_str() + 1, &used);
       require(used, source + ": " + name + " is not an option of this linear solver (" +
-                        description() + "): misspelt, or it belongs to another -ksp_type or "
-                                        "-pc_type. See the PETSc manual pages of KSP and PC.");
+                        description() +
+                        "): misspelt, or it belongs to another -ksp_type or "
+                        "-pc_type. See the PETSc manual pages of KSP and PC.");
     }
 }
 

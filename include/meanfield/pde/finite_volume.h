@@ -122,6 +122,15 @@ public:
   /// KSP iterations of the last implicit_step().
   unsigned int linear_iterations() const { return last_linear_iterations; }
 
+  /// Wall seconds spent so far (this rank) in the parts of a step.
+  struct StepTimings {
+    double kernel = 0.0;   ///< prepare_step(): F', face velocities, L(ρ), diagnostics
+    double stages = 0.0;   ///< complete_step(): the further Runge–Kutta stages
+    double assembly = 0.0; ///< implicit_step(): I/Δt + A
+    double solve = 0.0;    ///< implicit_step(): the KSP solve
+  };
+  const StepTimings &step_timings() const { return timings; }
+
   /**
    * The matrix I/dt + A of (M10) for the face velocities of the prepared state (first-order
    * upwind fluxes): one row per owned cell on the DG(0) flux sparsity (the cell and its face
@@ -228,11 +237,16 @@ private:
 
   // The linearly implicit step (M10): its matrix, solver, and the state it started from.
   dealii::PETScWrappers::MPI::SparseMatrix transport;
+  /// Per owned cell c, from c·(2 dim + 1): the places (MatrixValues) of its row's entries for
+  /// the upper and lower neighbour of direction i (2i, 2i + 1; -1 behind a wall) and for the
+  /// cell itself (2 dim). A periodic direction of one or two cells repeats a place.
+  std::vector<PetscInt> row_place;
   std::unique_ptr<TransportSolver> linear_solver;
   std::array<std::vector<double>, dim> dF_frozen; ///< the face velocities the step used
   dealii::PETScWrappers::MPI::Vector rho_previous;
   double time_previous = 0.0, outflow_previous = 0.0;
   unsigned int last_linear_iterations = 0;
+  StepTimings timings;
 
   // State
   dealii::PETScWrappers::MPI::Vector rho;             ///< owned cell averages

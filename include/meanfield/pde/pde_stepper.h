@@ -7,12 +7,14 @@
 namespace MeanField {
 /**
  * The finite-volume PDE as a Stepper (doc/theory.md §8): explicit SSP Runge–Kutta with the CFL
- * step, or linearly implicit steps (M10) whose length is set by the accuracy test (M10a):
- * after a step of length Δt the face velocities are evaluated at ρⁿ⁺¹ (the next step needs them
- * anyway); if δ = Δt max_f |Δu_f| / h exceeds Step tolerance (the frozen velocity's error moved
- * mass by more than that many cells), or F rose by more than Δt times the dissipation, the step
- * is undone and retried with Δt·max(0.2, 0.9 √(tol/δ)), else the next step is
- * Δt·min(2, 0.9 √(tol/δ)) (ASPECT's repeat-on-cutback).
+ * step, or linearly implicit steps (M10) whose length is controlled by two tests (M10a), made
+ * after each step at ρⁿ⁺¹ (whose F' evaluation the next step reuses):
+ * - accuracy: δ = Δt max_f |u_f(ρⁿ⁺¹) − u_f(ρⁿ)| / h, the cells by which the frozen velocity's
+ *   error moved mass. δ > Step tolerance undoes the step and retries it with
+ *   Δt·clamp(0.9 √(tol/δ), 0.2, 0.5) (ASPECT's repeat-on-cutback);
+ * - stability of the lagged velocity: c = cos ∠(ρⁿ⁺¹ − ρⁿ, ρⁿ − ρⁿ⁻¹); c ≈ −1 when the state
+ *   oscillates because F' reacts to ρ faster than 1/Δt.
+ * An accepted step proposes Δt·clamp(min(0.9 √(tol/δ), 1 + c), 0.5, 2) for the next one.
  */
 template <int dim>
 class PdeStepper : public Stepper {
@@ -49,9 +51,12 @@ private:
   double F0 = 0.0, last_dt = 0.0, proposal = 0.0, velocity_change = 0.0;
   unsigned int last_iterations = 0;
   unsigned long total_iterations = 0, rejected = 0;
+  dealii::PETScWrappers::MPI::Vector before, increment, last_increment;
 
   double implicit_advance(double limit);
-  /// The next proposal from δ: ×min(2, 0.9 tol/δ), ×max(0.2, …) after a rejection.
+  /// The factor 0.9 √(tol/δ) of the accuracy test, within [0.2, 2].
   double step_factor(double change) const;
+  /// The cosine between this step's increment and the last accepted one's (sets `increment`).
+  double alignment();
 };
 } // namespace MeanField
