@@ -1,11 +1,11 @@
 #include <meanfield/base/exceptions.h>
-#include <meanfield/base/interrupt.h>
 #include <meanfield/base/parallel.h>
 #include <meanfield/io/particle_output.h>
 #include <meanfield/io/pvd_record.h>
 #include <meanfield/io/statistics_table.h>
-#include <meanfield/particles/blow_up.h>
 #include <meanfield/particles/driver.h>
+#include <meanfield/particles/particle_stepper.h>
+#include <meanfield/time/time_loop.h>
 
 #include <deal.II/base/data_out_base.h>
 #include <deal.II/base/mpi.h>
@@ -72,77 +72,143 @@ std::vector<ParticleField> particle_output_fields(const ParticleSystem &system,
   return fields;
 }
 
+namespace {
+// What Run mode = particles records: a statistics row every Statistics interval steps and at
+// output times, frames at the output times, and θ of every particle at multiples of the
+// trajectory interval (gathered on rank 0).
+class ParticleRecorder : public TimeLoopObserver {
+public:
+  ParticleRecorder(const ParticleSystem &system, const RunParameters &run,
+                   const ParticleParameters &parameters, TimerOutput &timer, MPI_Comm comm)
+      : system(system)
+      , problem(system.problem())
+      , run(run)
+      , prm(parameters)
+      , timer(timer)
+      , comm(comm)
+      , table(particle_statistics_table())
+      , pvd(run.output_directory, "particles")
+      , F_star(problem.optimal_value())
+      , tolerance(1e-12 * std::max(1.0, parameters.end_time))
+      , wall(comm, true) {
+    if (prm.trajectory_interval > 0)
+      set_up_trajectories();
+  }
+
+  void state(const Stepper &stepper, const bool output_due) override {
+    const double t = stepper.time();
+    if (prm.trajectory_interval > 0 && t >= next_trajectory - tolerance) {
+      record_trajectories(t);
+      while (next_trajectory <= t + tolerance)
+        next_trajectory += prm.trajectory_interval;
+    }
+    written = output_due;
+    if (output_due)
+      write_frame(t);
+    row_added = output_due || stepper.step_number() % prm.statistics_interval == 0;
+    if (row_added)
+      add_row(stepper);
+  }
+  void final_state(const Stepper &stepper) override {
+    if (!written)
+      write_frame(stepper.time());
+    if (!row_added)
+      add_row(stepper);
+  }
+  void flush() override {
+    table.write(run.output_directory + "/statistics", comm);
+    if (prm.trajectory_interval > 0)
+      trajectories.write(run.output_directory + "/trajectories", comm);
+  }
+
+private:
+  const ParticleSystem &system;
+  const Problem &problem;
+  const RunParameters &run;
+  const ParticleParameters &prm;
+  TimerOutput &timer;
+  MPI_Comm comm;
+  StatisticsTable table, trajectories;
+  PvdRecord pvd;
+  const std::optional<double> F_star;
+  const double tolerance;
+  Timer wall;
+  double next_trajectory = 0.0;
+  bool written = false, row_added = false;
+
+  void write_frame(const double t) {
+    if (!run.write_vtk)
+      return;
+    TimerOutput::Scope scope(timer, "output");
+    pvd.add(t,
+            write_particles_vtu(run.output_directory, pvd.size(), system.cloud().points,
+                                particle_output_fields(system, problem), comm),
+            comm); // listed once written
+  }
+  void add_row(const Stepper &stepper) {
+    const auto &d = static_cast<const ParticleStepper &>(stepper).diagnostics();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    table.add_row({static_cast<long long>(stepper.step_number()), d.time, d.F, d.risk, d.potential,
+                   F_star ? d.F - *F_star : nan, d.dissipation, d.mean_speed, d.max_speed,
+                   wall.wall_time()});
+  }
+  void set_up_trajectories();
+  void record_trajectories(double t);
+};
+
+void ParticleRecorder::set_up_trajectories() {
+  trajectories.add_column("iteration", "step number n");
+  trajectories.add_column("t", "mean-field time");
+  trajectories.add_column("id", "global particle index i");
+  const unsigned int d = problem.dimension();
+  const std::vector<std::string> names = problem.coordinate_names();
+  auto name = [&](const unsigned int i) {
+    return d <= 4 ? names[i] : "theta_" + std::to_string(i);
+  };
+  for (unsigned int i = 0; i < d; ++i)
+    trajectories.add_column(name(i), "coordinate " + std::to_string(i + 1) + " of theta_i(t)");
+  // the measure the paths should reach (for the pictures): θ*_j and its weight (the ground
+  // truth is the same on every rank)
+  const std::optional<WeightedCloud> truth = problem.ground_truth();
+  if (!truth)
+    return;
+  StatisticsTable table_truth;
+  for (unsigned int i = 0; i < d; ++i)
+    table_truth.add_column(name(i), "coordinate " + std::to_string(i + 1) + " of theta*_j");
+  table_truth.add_column("weight", "w_j of the ground-truth measure sum_j w_j delta_theta*_j");
+  for (std::size_t j = 0; j < truth->size(); ++j) {
+    std::vector<StatisticsTable::Value> row(d + 1);
+    for (unsigned int i = 0; i < d; ++i)
+      row[i] = truth->position(j)[i];
+    row[d] = truth->weights[j];
+    table_truth.add_row(row);
+  }
+  table_truth.write(run.output_directory + "/ground_truth", comm);
+}
+
+void ParticleRecorder::record_trajectories(const double t) {
+  const unsigned int d = problem.dimension();
+  const std::vector<double> all = gather_all(system.cloud().points.coordinates, comm);
+  if (Utilities::MPI::this_mpi_process(comm) != 0)
+    return;
+  for (std::size_t j = 0; j < all.size() / d; ++j) {
+    std::vector<StatisticsTable::Value> row(d + 3);
+    row[0] = static_cast<long long>(system.iteration());
+    row[1] = t;
+    row[2] = static_cast<long long>(j);
+    for (unsigned int i = 0; i < d; ++i)
+      row[3 + i] = all[j * d + i];
+    trajectories.add_row(row);
+  }
+}
+} // namespace
+
 void run_particles(ParticleSystem &system, const Problem &problem, const RunParameters &run,
                    const ParticleParameters &parameters, MPI_Comm comm, ConditionalOStream &pcout) {
   // rank 0's own wall times: no communication in the timers, so that a run stopped by an
   // exception (an interrupt, a blow-up) still prints its summary without a collective call
   TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
-  const bool root = Utilities::MPI::this_mpi_process(comm) == 0;
-  const std::string directory = run.output_directory;
-  StatisticsTable table = particle_statistics_table();
-  PvdRecord pvd(directory, "particles");
-  const std::optional<double> F_star = problem.optimal_value();
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-
-  auto write_output = [&](const double t) {
-    if (!run.write_vtk)
-      return;
-    TimerOutput::Scope scope(timer, "output");
-    pvd.add(t,
-            write_particles_vtu(directory, pvd.size(), system.cloud().points,
-                                particle_output_fields(system, problem), comm),
-            comm); // listed once written
-  };
-  // θ of every particle at (about) multiples of the trajectory interval, gathered on rank 0
-  StatisticsTable trajectories;
-  trajectories.add_column("iteration", "step number n");
-  trajectories.add_column("t", "mean-field time");
-  trajectories.add_column("id", "global particle index i");
-  const std::vector<std::string> names = problem.coordinate_names();
-  for (unsigned int i = 0; i < problem.dimension(); ++i)
-    trajectories.add_column(problem.dimension() <= 4 ? names[i] : "theta_" + std::to_string(i),
-                            "coordinate " + std::to_string(i + 1) + " of theta_i(t)");
-  double next_trajectory = 0.0;
-  if (parameters.trajectory_interval > 0) // (the ground truth is the same on every rank)
-    if (const std::optional<WeightedCloud> truth = problem.ground_truth()) {
-      // the measure the paths should reach (for the pictures): θ*_j and its weight
-      StatisticsTable table_truth;
-      for (unsigned int i = 0; i < problem.dimension(); ++i)
-        table_truth.add_column(problem.dimension() <= 4 ? names[i] : "theta_" + std::to_string(i),
-                               "coordinate " + std::to_string(i + 1) + " of theta*_j");
-      table_truth.add_column("weight", "w_j of the ground-truth measure sum_j w_j delta_theta*_j");
-      for (std::size_t j = 0; j < truth->size(); ++j) {
-        std::vector<StatisticsTable::Value> row(problem.dimension() + 1);
-        for (unsigned int i = 0; i < problem.dimension(); ++i)
-          row[i] = truth->position(j)[i];
-        row[problem.dimension()] = truth->weights[j];
-        table_truth.add_row(row);
-      }
-      table_truth.write(directory + "/ground_truth", comm);
-    }
-  auto record_trajectories = [&](const double t) {
-    const unsigned int d = problem.dimension();
-    std::vector<double> local(system.cloud().points.coordinates);
-    const std::vector<double> all = gather_all(local, comm);
-    if (root)
-      for (std::size_t j = 0; j < all.size() / d; ++j) {
-        std::vector<StatisticsTable::Value> row(d + 3);
-        row[0] = static_cast<long long>(system.iteration());
-        row[1] = t;
-        row[2] = static_cast<long long>(j);
-        for (unsigned int i = 0; i < d; ++i)
-          row[3 + i] = all[j * d + i];
-        trajectories.add_row(row);
-      }
-  };
-  auto write_statistics = [&]() {
-    table.write(directory + "/statistics", comm);
-    if (parameters.trajectory_interval > 0)
-      trajectories.write(directory + "/trajectories", comm);
-  };
-
   const bool backtracking = parameters.step_control == "backtracking";
-  double eta = parameters.step;
   pcout << "  particles: m = " << parameters.n_particles << ", initialization "
         << parameters.initialization << ", integrator " << parameters.integrator
         << ", step eta = " << parameters.step << (backtracking ? " (first step; backtracking)" : "")
@@ -150,89 +216,27 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
                                            : std::string())
         << "\n\n";
 
-  Timer wall(comm, true);
-  double next_output = 0.0, last_progress = -1.0, F0 = 0.0, first_step = 0.0;
-  const double T = parameters.end_time;
-  const double interval = run.output_interval > 0 ? run.output_interval : T;
-  const double tolerance = 1e-12 * std::max(1.0, T);
-  ParticleSystem::Diagnostics d;
-  bool stationary = false;
-  while (true) {
-    {
-      TimerOutput::Scope scope(timer, "kernel (prepare step)");
-      d = system.prepare_step();
-    }
-    const unsigned long n = system.iteration();
-    if (n == 0) {
-      F0 = d.F;
-      first_step = parameters.step * d.max_speed;
-    }
-    // A blow-up: F not finite, or 100 times its initial value (F ≥ 0 for our problems).
-    if (!std::isfinite(d.F) || (n > 0 && d.F > 100.0 * std::max(F0, 1e-300))) {
-      if (n == 0)
-        throw RunError("F(mu_m) is not finite at the initial particles. Check the problem's "
-                       "scales (Loss scale, weights) and the Particles/Initialization.");
-      write_statistics();
-      throw RunError(
-          blow_up_message(problem, F0, d.F, n, "Particles/Step", parameters.step, first_step) +
-          " The statistics up to here are written.");
-    }
-    const double t = system.time();
-    if (parameters.trajectory_interval > 0 && t >= next_trajectory - tolerance) {
-      record_trajectories(t);
-      while (next_trajectory <= t + tolerance)
-        next_trajectory += parameters.trajectory_interval;
-    }
-    const bool output_due =
-        t >= next_output - tolerance || (run.output_steps > 0 && n % run.output_steps == 0);
-    if (output_due) {
-      write_output(t);
-      while (next_output <= t + tolerance)
-        next_output += interval;
-    }
-    stationary =
-        parameters.stationarity_tolerance > 0 && d.dissipation < parameters.stationarity_tolerance;
-    const bool done = t >= T - tolerance || n >= parameters.max_iterations || stationary;
-    const int signal = done ? 0 : interrupt_signal(comm); // SIGINT, SIGTERM: stop here
-    if (output_due || done || signal || n % parameters.statistics_interval == 0)
-      table.add_row({static_cast<long long>(n), d.time, d.F, d.risk, d.potential,
-                     F_star ? d.F - *F_star : nan, d.dissipation, d.mean_speed, d.max_speed,
-                     wall.wall_time()});
-    if (signal) {
-      write_statistics();
-      throw Interrupted::at(signal, n, t);
-    }
-    if (done) {
-      if (!output_due)
-        write_output(t);
-      break;
-    }
-    // Land exactly on the output times and on the end time.
-    {
-      // (with backtracking, the kernel evaluation at θ⁺ belongs to this step: the next
-      // prepare_step() is free)
-      TimerOutput::Scope scope(timer, "integrator (later stages, update)");
-      system.advance(std::min(next_output - t, T - t), eta);
-    }
-    if (output_due)
-      write_statistics();
-    const double elapsed = wall.wall_time();
-    if (elapsed - last_progress >= 1.0) {
-      last_progress = elapsed;
-      const double fraction = system.time() / T;
-      pcout << "  iteration " << std::setw(8) << system.iteration() << "  t = " << std::setw(10)
-            << std::setprecision(4) << system.time() << " / " << T << "  F = " << std::setw(12)
-            << std::setprecision(6) << d.F << "  elapsed " << std::setprecision(3) << elapsed
-            << " s  ETA " << (fraction > 0 ? elapsed * (1 - fraction) / fraction : 0.0) << " s"
-            << std::endl;
-    }
+  ParticleStepper stepper(system, parameters);
+  ParticleRecorder recorder(system, run, parameters, timer, comm);
+  TimeLoopSettings settings;
+  settings.end_time = parameters.end_time;
+  settings.output_interval = run.output_interval;
+  settings.output_steps = run.output_steps;
+  settings.max_steps = parameters.max_iterations;
+  settings.stationarity_tolerance = parameters.stationarity_tolerance;
+  settings.step_name = "iteration";
+  StopReason reason;
+  {
+    TimerOutput::Scope scope(timer, "time loop (kernel, integrator)");
+    reason = TimeLoop(settings, comm, pcout).run(stepper, recorder);
   }
-  write_statistics();
+  const auto &d = stepper.diagnostics();
+  const std::optional<double> F_star = problem.optimal_value();
   pcout << "\n  finished at iteration " << system.iteration() << ", t = " << system.time()
-        << (stationary ? " (stationary: dissipation below tolerance)" : "") << "\n  F = " << d.F
-        << " (R-part " << d.risk << ", V-part " << d.potential << ")";
+        << (reason == StopReason::stationary ? " (stationary: mean speed below tolerance)" : "")
+        << "\n  F = " << d.F << " (R-part " << d.risk << ", V-part " << d.potential << ")";
   if (F_star)
     pcout << ", F - F* = " << d.F - *F_star;
-  pcout << ", dissipation " << d.dissipation << "\n";
+  pcout << ", dissipation " << d.dissipation << ", mean speed " << d.mean_speed << "\n";
 }
 } // namespace MeanField

@@ -52,7 +52,8 @@ void ParticleParameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.declare_entry("Maximum number of iterations", "100000000", Integer(0),
                     "The run stops after this many steps at the latest.");
   prm.declare_entry("Stationarity tolerance", "0", Double(0),
-                    "Stop when int |grad F'|^2 dmu_m falls below this value (0: never).");
+                    "Stop when the mean particle speed (1/m) sum_i |d theta_i/dt| = (1/m) sum_i "
+                    "|grad F'(theta_i)| (column mean speed) falls below this value (0: never).");
   prm.declare_entry(
       "Trajectory interval", "0", Double(0),
       "Record every particle's theta into <Output/Directory>/trajectories whenever t passes a "
