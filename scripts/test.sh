@@ -6,4 +6,5 @@ set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bootstrap.sh"
 
 echo "== running the test suite"
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" "$@"
+# (a default per-test timeout: a hanging test fails instead of stalling the suite)
+ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900 -j "$JOBS" "$@"

@@ -1,12 +1,12 @@
 #include <meanfield/base/exceptions.h>
-#include <meanfield/base/interrupt.h>
 #include <meanfield/compare/comparison.h>
+#include <meanfield/compare/comparison_stepper.h>
 #include <meanfield/compare/metrics.h>
 #include <meanfield/io/particle_output.h>
 #include <meanfield/io/pvd_record.h>
 #include <meanfield/io/statistics_table.h>
-#include <meanfield/particles/blow_up.h>
 #include <meanfield/particles/driver.h>
+#include <meanfield/time/time_loop.h>
 
 #include <deal.II/base/data_out_base.h>
 #include <deal.II/base/mpi.h>
@@ -93,6 +93,76 @@ ComparisonMetrics compare(const FiniteVolumeSolver<dim> &pde, const ParticleSyst
                           pde.min_cell_size(), objective, parameters, comm);
 }
 
+namespace {
+// What Run mode = compare records at every output time (every state of its stepper): the
+// metrics, one table row and line, and a frame of each system.
+template <int dim>
+class ComparisonRecorder : public TimeLoopObserver {
+public:
+  ComparisonRecorder(const FiniteVolumeSolver<dim> &pde, const ParticleSystem &particles,
+                     const Problem &problem, const RunParameters &run,
+                     const ComparisonParameters &parameters, dealii::TimerOutput &timer,
+                     MPI_Comm comm, dealii::ConditionalOStream &pcout, StatisticsTable table)
+      : pde(pde)
+      , particles(particles)
+      , problem(problem)
+      , run(run)
+      , parameters(parameters)
+      , timer(timer)
+      , comm(comm)
+      , pcout(pcout)
+      , table(std::move(table))
+      , pde_pvd(run.output_directory, "solution")
+      , particle_pvd(run.output_directory, "particles")
+      , wall(comm, true) {}
+
+  void state(const Stepper &stepper, bool) override {
+    const double t = stepper.time();
+    ComparisonMetrics m;
+    {
+      dealii::TimerOutput::Scope scope(timer, "metrics");
+      m = compare(pde, particles, problem.objective(), parameters, comm);
+    }
+    write_frames(t);
+    table.add_row({t, pde.state().value(), particles.kernel_state().value(), m.energy_gap,
+                   m.prediction_distance, m.mmd, m.wasserstein,
+                   static_cast<long long>(pde.step_number()),
+                   static_cast<long long>(particles.iteration()), wall.wall_time()});
+    table.write(run.output_directory + "/comparison", comm);
+    pcout << "  " << std::setw(10) << std::setprecision(4) << t << std::setprecision(6)
+          << std::setw(14) << pde.state().value() << std::setw(14)
+          << particles.kernel_state().value() << std::setw(14) << m.energy_gap << std::setw(14)
+          << m.prediction_distance << std::setw(14) << m.mmd << std::setw(14) << m.wasserstein
+          << "   (" << std::setprecision(3) << wall.wall_time() << " s)" << std::endl;
+  }
+
+private:
+  const FiniteVolumeSolver<dim> &pde;
+  const ParticleSystem &particles;
+  const Problem &problem;
+  const RunParameters &run;
+  const ComparisonParameters &parameters;
+  dealii::TimerOutput &timer;
+  MPI_Comm comm;
+  dealii::ConditionalOStream &pcout;
+  StatisticsTable table;
+  PvdRecord pde_pvd, particle_pvd;
+  dealii::Timer wall;
+
+  void write_frames(const double t) {
+    if (!run.write_vtk)
+      return;
+    dealii::TimerOutput::Scope scope(timer, "output");
+    const unsigned int index = pde_pvd.size();
+    pde_pvd.add(t, pde.write_vtu(run.output_directory, index), comm);
+    particle_pvd.add(t,
+                     write_particles_vtu(run.output_directory, index, particles.cloud().points,
+                                         particle_output_fields(particles, problem), comm),
+                     comm);
+  }
+};
+} // namespace
+
 template <int dim>
 void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const Problem &problem,
                  const RunParameters &run, const PdeParameters &pde_parameters,
@@ -103,7 +173,6 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
   // rank 0's own wall times: no communication in the timers, so that a run stopped by an
   // exception (an interrupt, a blow-up) still prints its summary without a collective call
   TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
-  const std::string directory = run.output_directory;
   StatisticsTable table;
   table.add_column("time", "the output time t");
   table.add_column("F pde", "F(mu_h), the finite-volume measure (cell masses at the centres)");
@@ -113,75 +182,32 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
   table.add_column("particle iterations", "particle steps so far");
   table.add_column("wall time", "seconds since the start of the time loop");
 
-  PvdRecord pde_pvd(directory, "solution"), particle_pvd(directory, "particles");
-  auto write_output = [&](const double t) {
-    if (!run.write_vtk)
-      return;
-    TimerOutput::Scope scope(timer, "output");
-    const unsigned int index = pde_pvd.size();
-    pde_pvd.add(t, pde.write_vtu(directory, index), comm);
-    particle_pvd.add(t,
-                     write_particles_vtu(directory, index, particles.cloud().points,
-                                         particle_output_fields(particles, problem), comm),
-                     comm);
-  };
-
   const double T = pde_parameters.end_time;
   const double interval = run.output_interval > 0 ? run.output_interval : T;
-  const double tolerance = 1e-12 * std::max(1.0, T);
-  const Objective &objective = problem.objective();
   pcout << "  compare: PDE on " << pde.n_cells() << " cells (" << pde_parameters.reconstruction
-        << ", CFL " << pde_parameters.cfl << ") against m = " << particle_parameters.n_particles
-        << " particles (" << particle_parameters.initialization << ", "
-        << particle_parameters.integrator << ", eta = " << particle_parameters.step
-        << "), output every " << interval << " to T = " << T << "\n\n"
+        << (pde_parameters.scheme == TimeScheme::linearly_implicit
+                ? ", linearly implicit"
+                : ", CFL " + std::to_string(pde_parameters.cfl))
+        << ") against m = " << particle_parameters.n_particles << " particles ("
+        << particle_parameters.initialization << ", " << particle_parameters.integrator
+        << ", eta = " << particle_parameters.step << "), output every " << interval
+        << " to T = " << T << "\n\n"
         << "  " << std::setw(10) << "t" << std::setw(14) << "F pde" << std::setw(14)
         << "F particles" << std::setw(14) << "energy gap" << std::setw(14) << "prediction"
         << std::setw(14) << "MMD" << std::setw(14) << (dim == 1 ? "W1" : "sliced W2") << "\n";
-  Timer wall(comm, true);
-  double eta = particle_parameters.step, F0 = 0.0, first_step = 0.0;
-  for (double target = 0.0;; target = std::min(target + interval, T)) {
-    // both systems to the output time
-    while (pde.time() < target - tolerance) {
-      TimerOutput::Scope scope(timer, "pde");
-      check_interrupt(comm, pde.step_number(), pde.time()); // the table holds every output time
-      const auto d = pde.prepare_step();
-      pde.complete_step(std::min(d.stable_dt, target - pde.time()));
-    }
-    while (particles.time() < target - tolerance) {
-      TimerOutput::Scope scope(timer, "particles");
-      check_interrupt(comm, particles.iteration(), particles.time());
-      const auto d = particles.prepare_step();
-      if (particles.iteration() == 0) {
-        F0 = d.F;
-        first_step = particle_parameters.step * d.max_speed;
-      }
-      if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300))
-        throw RunError("The particles of the comparison: " +
-                       blow_up_message(problem, F0, d.F, particles.iteration(), "Particles/Step",
-                                       particle_parameters.step, first_step));
-      particles.advance(target - particles.time(), eta); // fixed or backtracking steps
-    }
-    ComparisonMetrics m;
-    {
-      TimerOutput::Scope scope(timer, "metrics");
-      pde.prepare_step();
-      particles.prepare_step();
-      m = compare(pde, particles, objective, parameters, comm);
-    }
-    write_output(target);
-    table.add_row({target, pde.state().value(), particles.kernel_state().value(), m.energy_gap,
-                   m.prediction_distance, m.mmd, m.wasserstein,
-                   static_cast<long long>(pde.step_number()),
-                   static_cast<long long>(particles.iteration()), wall.wall_time()});
-    table.write(directory + "/comparison", comm);
-    pcout << "  " << std::setw(10) << std::setprecision(4) << target << std::setprecision(6)
-          << std::setw(14) << pde.state().value() << std::setw(14)
-          << particles.kernel_state().value() << std::setw(14) << m.energy_gap << std::setw(14)
-          << m.prediction_distance << std::setw(14) << m.mmd << std::setw(14) << m.wasserstein
-          << "   (" << std::setprecision(3) << wall.wall_time() << " s)" << std::endl;
-    if (target >= T - tolerance)
-      break;
+
+  PdeStepper<dim> pde_stepper(pde, pde_parameters);
+  ParticleStepper particle_stepper(particles, particle_parameters);
+  ComparisonStepper<dim> stepper(pde_stepper, particle_stepper);
+  ComparisonRecorder<dim> recorder(pde, particles, problem, run, parameters, timer, comm, pcout,
+                                   std::move(table));
+  TimeLoopSettings settings;
+  settings.end_time = T;
+  settings.output_interval = interval;
+  settings.progress = false; // the table's lines are the progress
+  {
+    TimerOutput::Scope scope(timer, "time loop (pde, particles, metrics)");
+    TimeLoop(settings, comm, pcout).run(stepper, recorder);
   }
 }
 

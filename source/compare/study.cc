@@ -2,8 +2,10 @@
 #include <meanfield/base/interrupt.h>
 #include <meanfield/compare/study.h>
 #include <meanfield/io/statistics_table.h>
-#include <meanfield/particles/blow_up.h>
 #include <meanfield/particles/initialization.h>
+#include <meanfield/particles/particle_stepper.h>
+#include <meanfield/pde/pde_stepper.h>
+#include <meanfield/time/record_at_times.h>
 
 #include <deal.II/base/mpi.h>
 #include <deal.II/base/timer.h>
@@ -82,17 +84,17 @@ void StudyParameters::check_consistency(const Problem &problem, const PdeParamet
 }
 
 template <int dim>
-std::vector<PdeSnapshot> pde_snapshots(FiniteVolumeSolver<dim> &solver,
+std::vector<PdeSnapshot> pde_snapshots(FiniteVolumeSolver<dim> &solver, const PdeParameters &pde,
                                        const std::vector<double> &times) {
   std::vector<PdeSnapshot> snapshots;
-  for (const double t : times) {
-    while (solver.time() < t - 1e-12 * std::max(1.0, t)) {
-      check_interrupt(solver.communicator(), solver.step_number(), solver.time());
-      solver.step(t - solver.time());
-    }
-    solver.prepare_step();
-    snapshots.push_back({t, solver.cloud(), solver.state(), solver.min_cell_size()});
-  }
+  PdeStepper<dim> stepper(solver, pde);
+  std::size_t k = 0;
+  run_through_times(
+      stepper, times,
+      [&](const Stepper &) {
+        snapshots.push_back({times[k++], solver.cloud(), solver.state(), solver.min_cell_size()});
+      },
+      solver.communicator());
   return snapshots;
 }
 
@@ -137,26 +139,26 @@ void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
         ParticleSystem system(problem, p, comm);
         system.set_positions(initial_particles<dim>(problem, p, mu0, pde, first, end - first),
                              first);
-        double eta = p.step, F0 = 0.0, first_step = 0.0;
-        for (const PdeSnapshot &snapshot : snapshots) {
-          while (system.time() < snapshot.time - 1e-12 * std::max(1.0, snapshot.time)) {
-            check_interrupt(comm, system.iteration(), system.time());
-            const ParticleSystem::Diagnostics d = system.prepare_step();
-            if (system.iteration() == 0) {
-              F0 = d.F;
-              first_step = p.step * d.max_speed;
-            }
-            if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300))
-              throw RunError("Study, the particle run with m = " + std::to_string(m) + ": " +
-                             blow_up_message(problem, F0, d.F, system.iteration(), "Particles/Step",
-                                             p.step, first_step));
-            system.advance(snapshot.time - system.time(), eta); // fixed or backtracking steps
-          }
-          system.prepare_step();
-          records.push_back({initialization, m, p.seed, snapshot.time,
-                             compare_measures(system.cloud(), system.kernel_state(), snapshot.cloud,
-                                              snapshot.state, snapshot.cell_width,
-                                              problem.objective(), comparison, comm)});
+        std::vector<double> times;
+        for (const PdeSnapshot &snapshot : snapshots)
+          times.push_back(snapshot.time);
+        ParticleStepper stepper(system, p);
+        std::size_t k = 0;
+        try {
+          run_through_times(
+              stepper, times,
+              [&](const Stepper &) {
+                const PdeSnapshot &snapshot = snapshots[k++];
+                records.push_back(
+                    {initialization, m, p.seed, snapshot.time,
+                     compare_measures(system.cloud(), system.kernel_state(), snapshot.cloud,
+                                      snapshot.state, snapshot.cell_width, problem.objective(),
+                                      comparison, comm)});
+              },
+              comm);
+        } catch (const RunError &error) {
+          throw RunError("Study, the particle run with m = " + std::to_string(m) + ": " +
+                         error.what());
         }
         pcout << "  " << std::setw(14) << initialization << "  m = " << std::setw(7) << m
               << "  seed " << p.seed << "  MMD at t = " << snapshots.back().time << ": "
@@ -264,7 +266,7 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
   solver.set_initial_density(density);
   pcout << "  PDE on " << solver.n_cells() << " cells to t = " << times.back() << " ..."
         << std::flush;
-  const std::vector<PdeSnapshot> snapshots = pde_snapshots(solver, times);
+  const std::vector<PdeSnapshot> snapshots = pde_snapshots(solver, pde, times);
   pcout << " " << solver.step_number() << " steps (" << wall.wall_time() << " s)\n";
 
   // The PDE's own error: the same PDE on a finer mesh, compared like a particle measure.
@@ -278,7 +280,7 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
     fine.refinements += study.reference_refinements;
     FiniteVolumeSolver<dim> reference(problem, fine, comm);
     reference.set_initial_density(density);
-    const std::vector<PdeSnapshot> references = pde_snapshots(reference, times);
+    const std::vector<PdeSnapshot> references = pde_snapshots(reference, fine, times);
     pcout << "  reference PDE on " << reference.n_cells() << " cells: the PDE's own error\n";
     for (std::size_t k = 0; k < times.size(); ++k) {
       const ComparisonMetrics e = compare_measures(
@@ -329,8 +331,8 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
 }
 
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \
-  template std::vector<PdeSnapshot> pde_snapshots<dim>(FiniteVolumeSolver<dim> &,                  \
-                                                       const std::vector<double> &);               \
+  template std::vector<PdeSnapshot> pde_snapshots<dim>(                                            \
+      FiniteVolumeSolver<dim> &, const PdeParameters &, const std::vector<double> &);              \
   template void study_particles<dim>(const Problem &, const InitialDensity<dim> &,                 \
                                      const PdeParameters &, const ParticleParameters &,            \
                                      const ComparisonParameters &, const StudyParameters &,        \

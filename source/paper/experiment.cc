@@ -5,10 +5,11 @@
 #include <meanfield/objective/loss.h>
 #include <meanfield/paper/convex.h>
 #include <meanfield/paper/experiment.h>
-#include <meanfield/particles/blow_up.h>
 #include <meanfield/particles/initialization.h>
+#include <meanfield/particles/particle_stepper.h>
 #include <meanfield/problems/sparse_deconvolution.h>
 #include <meanfield/problems/two_layer_network.h>
+#include <meanfield/time/time_loop.h>
 
 #include <deal.II/base/mpi.h>
 #include <deal.II/base/timer.h>
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <iostream>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -78,43 +80,63 @@ void PaperParameters::parse_parameters(dealii::ParameterHandler &prm) {
                 " follows " + std::to_string(particle_numbers[i - 1]) + ").");
 }
 
+namespace {
+// The paper's stop criteria on the one TimeLoop: F within the excess floor of F*, or a stall
+// (F fell by at most Stall tolerance · |F| over the last Stall window iterations).
+class ConvergenceWatch : public TimeLoopObserver {
+public:
+  ConvergenceWatch(const PaperParameters &paper, const std::optional<double> F_star)
+      : paper(paper)
+      , F_star(F_star) {}
+  void state(const Stepper &stepper, bool) override {
+    const double F = stepper.F();
+    const unsigned long n = stepper.step_number();
+    if (n == 0)
+      F0 = F_mark = F;
+    if (F_star && F - *F_star <= paper.excess_floor * (*F_star > 0 ? *F_star : F0))
+      reason = "optimum";
+    else if (n > 0 && n % paper.stall_window == 0) {
+      if (F_mark - F <= paper.stall_tolerance * std::abs(F))
+        reason = "stalled";
+      F_mark = F;
+    }
+  }
+  bool stop(const Stepper &) override { return !reason.empty(); }
+  std::string reason;
+
+private:
+  const PaperParameters &paper;
+  const std::optional<double> F_star;
+  double F0 = 0.0, F_mark = 0.0;
+};
+} // namespace
+
 ParticleOutcome run_to_convergence(ParticleSystem &system, const ParticleParameters &parameters,
                                    const PaperParameters &paper,
                                    const std::optional<double> F_star) {
   dealii::Timer wall;
-  ParticleOutcome outcome;
-  double eta = parameters.step, F0 = 0.0, F_mark = 0.0, first_step = 0.0;
-  while (true) {
-    check_interrupt(system.communicator(), system.iteration(), system.time());
-    const ParticleSystem::Diagnostics d = system.prepare_step();
-    const unsigned long n = system.iteration();
-    if (n == 0) {
-      F0 = F_mark = d.F;
-      first_step = parameters.step * d.max_speed;
-    }
-    if (!std::isfinite(d.F) || d.F > 100.0 * std::max(F0, 1e-300))
-      throw RunError("Run mode = paper, the particle run with m = " +
-                     std::to_string(parameters.n_particles) + ": " +
-                     blow_up_message(system.problem(), F0, d.F, n, "Particles/Step",
-                                     parameters.step, first_step));
-    outcome.F = d.F;
-    outcome.time = d.time;
-    outcome.iterations = n;
-    if (F_star && d.F - *F_star <= paper.excess_floor * (*F_star > 0 ? *F_star : F0))
-      outcome.reason = "optimum";
-    else if (n > 0 && n % paper.stall_window == 0) {
-      if (F_mark - d.F <= paper.stall_tolerance * std::abs(d.F))
-        outcome.reason = "stalled";
-      F_mark = d.F;
-    }
-    if (outcome.reason.empty() && d.time >= parameters.end_time * (1 - 1e-14))
-      outcome.reason = "end time";
-    if (outcome.reason.empty() && n >= parameters.max_iterations)
-      outcome.reason = "iterations";
-    if (!outcome.reason.empty())
-      break;
-    system.advance(parameters.end_time - d.time, eta);
+  ParticleStepper stepper(system, parameters);
+  ConvergenceWatch watch(paper, F_star);
+  TimeLoopSettings settings;
+  settings.end_time = parameters.end_time;
+  settings.max_steps = parameters.max_iterations;
+  settings.progress = false;
+  dealii::ConditionalOStream quiet(std::cout, false);
+  StopReason stop = StopReason::end_time;
+  try {
+    stop = TimeLoop(settings, system.communicator(), quiet).run(stepper, watch);
+  } catch (const RunError &error) {
+    throw RunError("Run mode = paper, the particle run with m = " +
+                   std::to_string(parameters.n_particles) + ": " + error.what());
   }
+  ParticleOutcome outcome;
+  outcome.F = stepper.F();
+  outcome.time = stepper.time();
+  outcome.iterations = stepper.step_number();
+  // the paper's own criteria first, as they are checked at every state
+  outcome.reason = !watch.reason.empty()           ? watch.reason
+                   : stop == StopReason::max_steps ? "iterations"
+                                                   : "end time";
   outcome.wall = wall.wall_time();
   return outcome;
 }

@@ -228,7 +228,11 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
   StopReason reason;
   {
     TimerOutput::Scope scope(timer, "time loop (kernel, integrator)");
-    reason = TimeLoop(settings, comm, pcout).run(stepper, recorder);
+    try {
+      reason = TimeLoop(settings, comm, pcout).run(stepper, recorder);
+    } catch (const RunError &error) { // (the loop flushed the tables)
+      throw RunError(std::string(error.what()) + " The statistics up to here are written.");
+    }
   }
   const auto &d = stepper.diagnostics();
   const std::optional<double> F_star = problem.optimal_value();

@@ -112,7 +112,7 @@ TEST(Study, SlopesOfIidAndQuasiRandomParticles) {
   study.parse_parameters(prm);
   study.check_consistency(*pde.problem, pde.pde, particles);
   dealii::ConditionalOStream quiet(std::cout, false);
-  const std::vector<PdeSnapshot> snapshots = pde_snapshots(*pde.solver, {0.2});
+  const std::vector<PdeSnapshot> snapshots = pde_snapshots(*pde.solver, pde.pde, {0.2});
   std::vector<StudyRecord> records;
   study_particles(*pde.problem, *pde.mu0, pde.pde, particles, comparison, study, snapshots,
                   MPI_COMM_SELF, quiet, records);

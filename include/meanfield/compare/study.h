@@ -49,9 +49,10 @@ struct SlopeFit {
   unsigned int n_fitted; ///< values of m above the floor, used in the fit
 };
 
-/// Run the PDE to every recorded time. Collective.
+/// Run the PDE (its Time stepping scheme) to every recorded time on the one TimeLoop.
+/// Collective.
 template <int dim>
-std::vector<PdeSnapshot> pde_snapshots(FiniteVolumeSolver<dim> &solver,
+std::vector<PdeSnapshot> pde_snapshots(FiniteVolumeSolver<dim> &solver, const PdeParameters &pde,
                                        const std::vector<double> &times);
 
 /// Every (initialization, m, seed) particle run against the snapshots, appended to @p records as

@@ -14,9 +14,9 @@ namespace MeanField {
 /// When the loop records and when it stops (from the Output and the time-stepping entries).
 struct TimeLoopSettings {
   double end_time = 1.0;
-  double output_interval = 0.0;   ///< output every this much time (0: at 0 and at the end only)
+  double output_interval = 0.0;     ///< output every this much time (0: at 0 and at the end only)
   std::vector<double> output_times; ///< explicit output times (used instead of the interval)
-  unsigned int output_steps = 0;  ///< and every this many steps (0: never by steps)
+  unsigned int output_steps = 0;    ///< and every this many steps (0: never by steps)
   unsigned long max_steps = std::numeric_limits<unsigned long>::max();
   double stationarity_tolerance = 0.0; ///< stop once the residual is below (0: never)
   std::string stationarity_entry;      ///< the entry that sets it (for the messages)
