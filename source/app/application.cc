@@ -562,7 +562,7 @@ void check_petsc_command_line(const CommandLine &cl, Configuration &config) {
     return;
   const std::string &mode = config.run.run_mode;
   require((mode == "pde" || mode == "compare" || mode == "study") &&
-              config.pde.scheme == TimeScheme::linearly_implicit,
+              config.pde.implicit(),
           "command line: " + cl.petsc_options +
               ": PETSc options configure the linear solver of Time stepping/Scheme = linearly "
               "implicit, which this run (Run mode = " + mode + ") does not use.");

@@ -185,7 +185,7 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
   const double T = pde_parameters.end_time;
   const double interval = run.output_interval > 0 ? run.output_interval : T;
   pcout << "  compare: PDE on " << pde.n_cells() << " cells (" << pde_parameters.reconstruction
-        << (pde_parameters.scheme == TimeScheme::linearly_implicit
+        << (pde_parameters.implicit()
                 ? ", linearly implicit"
                 : ", CFL " + std::to_string(pde_parameters.cfl))
         << ") against m = " << particle_parameters.n_particles << " particles ("

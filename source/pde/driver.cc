@@ -59,7 +59,7 @@ public:
               const PdeParameters &pde, dealii::TimerOutput &timer, MPI_Comm comm)
       : solver(solver)
       , run(run)
-      , implicit(pde.scheme == TimeScheme::linearly_implicit)
+      , implicit(pde.implicit())
       , timer(timer)
       , comm(comm)
       , table(pde_statistics_table(implicit))
@@ -149,7 +149,7 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
   // rank 0's own wall times: no communication in the timers, so that a run stopped by an
   // exception (an interrupt, a blow-up) still prints its summary without a collective call
   TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
-  const bool implicit = pde.scheme == TimeScheme::linearly_implicit;
+  const bool implicit = pde.implicit();
   pcout << "  mesh: " << solver.n_cells() << " cells, h = " << solver.min_cell_size() << ", "
         << pde.reconstruction << " reconstruction, " << pde.face_velocity << " face velocity, "
         << (implicit ? "linearly implicit steps (" + solver.linear_solver_description() +

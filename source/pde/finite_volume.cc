@@ -4,6 +4,7 @@
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/stopwatch.h>
 #include <meanfield/pde/finite_volume.h>
+#include <meanfield/pde/newton_solver.h>
 #include <meanfield/pde/transport_solver.h>
 #include <meanfield/pde/vector_access.h>
 
@@ -91,7 +92,7 @@ FiniteVolumeSolver<dim>::FiniteVolumeSolver(const Problem &problem_,
       ghosted_slopes.emplace_back(owned, ghost, comm);
     }
   build_tables();
-  if (prm.scheme == TimeScheme::linearly_implicit)
+  if (prm.implicit())
     set_up_implicit_solver();
 }
 

@@ -3,6 +3,7 @@
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/stopwatch.h>
 #include <meanfield/pde/finite_volume.h>
+#include <meanfield/pde/newton_solver.h>
 #include <meanfield/pde/transport_solver.h>
 #include <meanfield/pde/vector_access.h>
 
@@ -23,13 +24,17 @@ void FiniteVolumeSolver<dim>::set_up_implicit_solver() {
   rho_previous.reinit(owned, comm);
   for (unsigned int i = 0; i < dim; ++i)
     dF_frozen[i].assign(patch_size, 0.0);
-  linear_solver = std::make_unique<TransportSolver>(comm, prm.linear_solver_options,
-                                                    prm.command_line_solver_options);
   // the identity (zero velocities, dt = 1): enough for PETSc to read every option
   transport = 0.0;
   for (unsigned int c = 0; c < n_owned; ++c)
     transport.add(owned.nth_index_in_set(c), owned.nth_index_in_set(c), 1.0);
   transport.compress(VectorOperation::add);
+  if (prm.scheme == TimeScheme::backward_euler) {
+    set_up_newton_solver();
+    return;
+  }
+  linear_solver = std::make_unique<TransportSolver>(comm, prm.linear_solver_options,
+                                                    prm.command_line_solver_options);
   linear_solver->check_options(transport);
 }
 
@@ -116,7 +121,9 @@ double FiniteVolumeSolver<dim>::frozen_velocity_displacement(const double dt) co
 
 template <int dim>
 std::string FiniteVolumeSolver<dim>::linear_solver_description() const {
-  return linear_solver ? linear_solver->description() : std::string();
+  return linear_solver ? linear_solver->description()
+         : newton      ? newton->description()
+                       : std::string();
 }
 
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \

@@ -74,12 +74,17 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
       "(doc/theory.md (M9h): the mass the fluxes move per unit time; column 'residual' of the "
       "statistics) falls below this value. 0: run to End time.");
   prm.declare_entry(
-      "Scheme", "explicit", Patterns::Selection("explicit|linearly implicit"),
+      "Scheme", "explicit", Patterns::Selection("explicit|linearly implicit|implicit"),
       "explicit: the SSP Runge-Kutta method of Integrator with the CFL step. linearly implicit: "
       "the upwind step (M10) with the face velocities of the old state frozen, one kernel "
       "evaluation, one sparse assembly and one PETSc Krylov solve per step; positive and "
       "conservative for every step, first order in time and space (Reconstruction = first "
-      "order), the step set by accuracy (Step tolerance), not by the CFL condition.");
+      "order), the step set by accuracy (Step tolerance), not by the CFL condition. implicit: "
+      "backward "
+      "Euler with the velocity of the new state (M10b), solved by Jacobian-free Newton-Krylov "
+      "(PETSc SNES, the linearly implicit matrix as preconditioner): no feedback limit on the "
+      "step, so steps grow without bound towards a stationary state; conservative, positive "
+      "up to the Newton tolerance (a step with a negative density is retried shorter).");
   prm.declare_entry(
       "Step tolerance", "0.1", Patterns::Double(0),
       "Linearly implicit: a step dt is accepted when the error of the velocity it froze moved "
@@ -124,8 +129,10 @@ void PdeParameters::parse_parameters(ParameterHandler &prm) {
   end_time = prm.get_double("End time");
   max_steps = prm.get_integer("Maximum number of steps");
   stationarity_tolerance = prm.get_double("Stationarity tolerance");
-  scheme = prm.get("Scheme") == "explicit" ? TimeScheme::explicit_runge_kutta
-                                           : TimeScheme::linearly_implicit;
+  const std::string scheme_name = prm.get("Scheme");
+  scheme = scheme_name == "explicit"            ? TimeScheme::explicit_runge_kutta
+           : scheme_name == "linearly implicit" ? TimeScheme::linearly_implicit
+                                                : TimeScheme::backward_euler;
   step_tolerance = prm.get_double("Step tolerance");
   initial_step = prm.get_double("Initial time step");
   maximum_step = prm.get_double("Maximum time step");
@@ -338,9 +345,12 @@ void PdeParameters::check_consistency(const Problem &problem) const {
             "Mesh: a periodic direction must span the problem's whole period [" +
                 format_list({natural.lower[i]}) + ", " + format_list({natural.upper[i]}) + "].");
   }
-  if (scheme == TimeScheme::linearly_implicit) {
-    require(reconstruction == "first order",
-            "Time stepping/Scheme = linearly implicit is the first-order upwind step (M10): use\n"
+  if (implicit()) {
+    require(
+        reconstruction == "first order",
+        "Time stepping/Scheme = " +
+            std::string(scheme == TimeScheme::backward_euler ? "implicit" : "linearly implicit") +
+            " is a first-order upwind step (M10, M10b): use\n"
             "    subsection Discretization\n      set Reconstruction = first order\n    end");
     require(cfl > 0, "Time stepping/CFL number must be positive (it sets the first implicit "
                      "step when Initial time step = 0).");

@@ -36,7 +36,7 @@ void PdeStepper<dim>::prepare() {
 
 template <int dim>
 double PdeStepper<dim>::advance(const double limit) {
-  if (prm.scheme == TimeScheme::linearly_implicit)
+  if (prm.implicit())
     return last_dt = implicit_advance(limit);
   last_dt = std::min(d.stable_dt, limit);
   fv.complete_step(last_dt);
@@ -64,6 +64,26 @@ double PdeStepper<dim>::alignment() {
 }
 
 template <int dim>
+bool PdeStepper<dim>::take_implicit_step(const double dt) {
+  if (prm.scheme == TimeScheme::backward_euler)
+    return fv.nonlinear_step(dt);
+  fv.implicit_step(dt);
+  return true;
+}
+
+template <int dim>
+void PdeStepper<dim>::check_step_size(const double dt) const {
+  if (dt < 1e-12 * std::max(1.0, fv.time()))
+    throw RunError("At t = " + std::to_string(fv.time()) +
+                   ": no implicit step down to dt = " + std::to_string(dt) +
+                   " meets Time stepping/Step tolerance = " + std::to_string(prm.step_tolerance) +
+                   (prm.scheme == TimeScheme::backward_euler
+                        ? " with a converged, non-negative Newton solution"
+                        : " (the face velocities change too fast)") +
+                   ". Raise the tolerance or use Scheme = explicit.");
+}
+
+template <int dim>
 double PdeStepper<dim>::implicit_advance(const double limit) {
   if (proposal == 0.0) // the first step: as given, or the CFL step of μ0
     proposal = prm.initial_step > 0 ? prm.initial_step
@@ -73,16 +93,24 @@ double PdeStepper<dim>::implicit_advance(const double limit) {
   before = fv.density();
   while (true) {
     const double dt = std::min(proposal, limit);
-    fv.implicit_step(dt);
+    const bool solved = take_implicit_step(dt);
     last_iterations = fv.linear_iterations();
     total_iterations += last_iterations;
+    if (!solved) { // Newton failed or went negative: the state is ρⁿ again
+      ++rejected;
+      proposal = dt * 0.25;
+      d = fv.prepare_step();
+      check_step_size(proposal);
+      continue;
+    }
     if (prm.step_tolerance == 0.0)
       return dt; // fixed steps
     // the tests (M10a) at ρⁿ⁺¹, whose kernel evaluation the next step reuses
     const Diagnostics next = fv.prepare_step();
     const double change = std::isfinite(next.F) ? fv.frozen_velocity_displacement(dt)
                                                 : std::numeric_limits<double>::infinity();
-    const double factor = std::min(step_factor(change), std::clamp(1.0 + alignment(), 0.5, 2.0));
+    const double cosine = alignment();
+    const double factor = std::min(step_factor(change), std::clamp(1.0 + cosine, 0.5, 2.0));
     if (change <= prm.step_tolerance && std::isfinite(next.residual)) {
       velocity_change = change;
       if (dt == proposal || factor < 1.0) // (a step cut short by an output time does not grow)
@@ -98,12 +126,7 @@ double PdeStepper<dim>::implicit_advance(const double limit) {
     ++rejected;
     proposal = dt * std::clamp(factor, 0.2, 0.5);
     d = fv.prepare_step();
-    if (proposal < 1e-12 * std::max(1.0, fv.time()))
-      throw RunError("At t = " + std::to_string(fv.time()) +
-                     ": no implicit step down to dt = " + std::to_string(proposal) +
-                     " meets Time stepping/Step tolerance = " + std::to_string(prm.step_tolerance) +
-                     " (the face velocities change too fast). Raise the tolerance or use Scheme = "
-                     "explicit.");
+    check_step_size(proposal);
   }
 }
 
@@ -112,7 +135,7 @@ std::string PdeStepper<dim>::progress() const {
   std::ostringstream text;
   text.precision(3);
   text << "dt = " << std::setw(10) << last_dt;
-  if (prm.scheme == TimeScheme::linearly_implicit)
+  if (prm.implicit())
     text << "  KSP its " << last_iterations << "  rejected " << rejected << "  residual "
          << d.residual;
   return text.str();

@@ -30,6 +30,27 @@ std::vector<std::pair<std::string, std::string>> parse_petsc_options(const std::
   return pairs;
 }
 
+void insert_petsc_options(const std::string &options, const std::string &entry) {
+  for (const auto &[name, value] : parse_petsc_options(options, entry)) {
+    PetscBool set = PETSC_FALSE;
+    PetscOptionsHasName(nullptr, nullptr, name.c_str(), &set);
+    if (!set)
+      PetscOptionsSetValue(nullptr, name.c_str(), value.empty() ? nullptr : value.c_str());
+  }
+}
+
+void require_petsc_options_used(const std::string &options, const std::string &entry,
+                                const std::string &command_line, const std::string &solver) {
+  for (const auto &[source, text] : {std::pair{entry, options}, {"the command line", command_line}})
+    for (const auto &[name, value] : parse_petsc_options(text, source)) {
+      PetscBool used = PETSC_FALSE;
+      PetscOptionsUsed(nullptr, name.c_str() + 1, &used);
+      require(used, source + ": " + name + " is not an option of this linear solver (" + solver +
+                        "): misspelt, or it belongs to another -snes_type, -ksp_type or "
+                        "-pc_type. See the PETSc manual pages of SNES, KSP and PC.");
+    }
+}
+
 void silence_petsc_option_warnings() {
   PetscOptionsSetValue(nullptr, "-options_left", "0");
 }
@@ -48,12 +69,7 @@ TransportSolver::TransportSolver(MPI_Comm comm, const std::string &options_,
   PC pc = nullptr;
   KSPGetPC(ksp, &pc);
   PCSetType(pc, PCBJACOBI); // (PETSc's serial default, ILU, has no MPIAIJ implementation)
-  for (const auto &[name, value] : parse_petsc_options(options, entry)) {
-    PetscBool set = PETSC_FALSE;
-    PetscOptionsHasName(nullptr, nullptr, name.c_str(), &set);
-    if (!set)
-      PetscOptionsSetValue(nullptr, name.c_str(), value.empty() ? nullptr : value.c_str());
-  }
+  insert_petsc_options(options, entry);
   KSPSetFromOptions(ksp);
 }
 
@@ -68,15 +84,7 @@ void TransportSolver::check_options(const dealii::PETScWrappers::MPI::SparseMatr
                           ": PETSc could not set up the linear solver "
                           "(error " +
                           std::to_string(error) + ").");
-  for (const auto &[source, text] : {std::pair{entry, options}, {"the command line", command_line}})
-    for (const auto &[name, value] : parse_petsc_options(text, source)) {
-      PetscBool used = PETSC_FALSE;
-      PetscOptionsUsed(nullptr, name.c_str() + 1, &used);
-      require(used, source + ": " + name + " is not an option of this linear solver (" +
-                        description() +
-                        "): misspelt, or it belongs to another -ksp_type or "
-                        "-pc_type. See the PETSc manual pages of KSP and PC.");
-    }
+  require_petsc_options_used(options, entry, command_line, description());
 }
 
 unsigned int TransportSolver::solve(const dealii::PETScWrappers::MPI::SparseMatrix &matrix,

@@ -22,17 +22,19 @@ namespace {
 using testing::PdeSetup;
 
 // The deconvolution problem of default.prm on a coarse mesh (x periodic, r between walls).
-std::string deconvolution(const std::string &extra) {
+std::string deconvolution(const std::string &extra,
+                          const std::string &scheme = "linearly implicit") {
   return "set Dimension = 2\nsubsection Problem\n  set Type = sparse deconvolution\n  subsection "
          "Sparse deconvolution\n    set Minimum weight = 0.2\n    set Maximum weight = 0.4\n"
          "    set Weight bound = 3\n  end\nend\nsubsection Mesh\n  set Subdivisions = 16\n"
          "  set Global refinements = 1\nend\nsubsection Discretization\n  set Reconstruction = "
-         "first order\nend\nsubsection Time stepping\n  set Scheme = linearly implicit\n" +
-         extra + "end\n";
+         "first order\nend\nsubsection Time stepping\n  set Scheme = " +
+         scheme + "\n" + extra + "end\n";
 }
 
 // E1 (1D potential drift) or E2 (1D linear features), first order, fixed implicit steps.
-std::string exact_problem(const bool e2, const double dt, const double end_time) {
+std::string exact_problem(const bool e2, const double dt, const double end_time,
+                          const std::string &scheme = "linearly implicit") {
   const std::string problem =
       e2 ? "subsection Problem\n set Type = linear features\n subsection Linear features\n"
            "  set Target = 0.7\n  set Weight decay = 0.5\n  set Box half-width = 1.5\n end\nend\n"
@@ -43,7 +45,9 @@ std::string exact_problem(const bool e2, const double dt, const double end_time)
   return "set Dimension = 1\n" + problem +
          "subsection Mesh\n set Subdivisions = 100\n set Global refinements = 1\nend\n"
          "subsection Discretization\n set Reconstruction = first order\nend\n"
-         "subsection Time stepping\n set Scheme = linearly implicit\n set Step tolerance = 0\n"
+         "subsection Time stepping\n set Scheme = " +
+         scheme +
+         "\n set Step tolerance = 0\n"
          " set Initial time step = " +
          std::to_string(dt) + "\n set End time = " + std::to_string(end_time) + "\nend\n";
 }
@@ -60,10 +64,15 @@ double l1_distance(const FiniteVolumeSolver<dim> &a, const FiniteVolumeSolver<di
 }
 
 template <int dim>
-void run_implicit(FiniteVolumeSolver<dim> &solver, const double dt, const double end_time) {
+void run_implicit(FiniteVolumeSolver<dim> &solver, const double dt, const double end_time,
+                  const bool newton = false) {
   while (solver.time() < end_time - 1e-12) {
     solver.prepare_step();
-    solver.implicit_step(std::min(dt, end_time - solver.time()));
+    const double step = std::min(dt, end_time - solver.time());
+    if (newton)
+      ASSERT_TRUE(solver.nonlinear_step(step)) << "t = " << solver.time();
+    else
+      solver.implicit_step(step);
   }
 }
 
@@ -115,20 +124,21 @@ TEST(LinearlyImplicit, PositiveAndConservativeAtHundredTimesTheCflStep) {
 }
 
 // Order in time at a fixed mesh: the error against a 64× finer step halves with the step.
-void expect_first_order_in_time(const bool e2) {
+void expect_first_order_in_time(const bool e2, const bool newton = false) {
   const double T = 0.25;
-  PdeSetup<1> reference(exact_problem(e2, T / 640, T));
-  run_implicit(*reference.solver, T / 640, T);
+  const std::string scheme = newton ? "implicit" : "linearly implicit";
+  PdeSetup<1> reference(exact_problem(e2, T / 640, T, scheme));
+  run_implicit(*reference.solver, T / 640, T, newton);
   std::vector<double> errors;
   for (const int n : {10, 20, 40}) {
-    PdeSetup<1> run(exact_problem(e2, T / n, T));
-    run_implicit(*run.solver, T / n, T);
+    PdeSetup<1> run(exact_problem(e2, T / n, T, scheme));
+    run_implicit(*run.solver, T / n, T, newton);
     errors.push_back(l1_distance(*run.solver, *reference.solver));
   }
   for (std::size_t k = 1; k < errors.size(); ++k) {
     const double order = std::log2(errors[k - 1] / errors[k]);
-    std::cout << (e2 ? "E2" : "E1") << ": dt = T/" << (10 << k) << ", L1 time error " << errors[k]
-              << ", order " << order << std::endl;
+    std::cout << scheme << ", " << (e2 ? "E2" : "E1") << ": dt = T/" << (10 << k)
+              << ", L1 time error " << errors[k] << ", order " << order << std::endl;
     EXPECT_GT(order, 0.85);
     EXPECT_LT(order, 1.2);
   }
@@ -145,9 +155,9 @@ TEST(LinearlyImplicit, FirstOrderInTimeOnE2) {
 // The fixed point of the implicit step solves A(ρ)ρ = 0: the explicit first-order scheme's
 // stationary state on the same mesh (E2: weight decay makes it unique). Both run until the
 // stationarity residual ‖L(ρ_h)‖_L1 is below 1e-11.
-TEST(LinearlyImplicit, StationaryStateIsTheExplicitOne) {
+void expect_explicit_stationary_state(const std::string &scheme) {
   const double tolerance = 1e-11, T = 1e4;
-  std::string text = exact_problem(true, 0.01, T);
+  std::string text = exact_problem(true, 0.01, T, scheme);
   PdeSetup<1> implicit(
       text.replace(text.find("set Step tolerance = 0"), 22, "set Step tolerance = 0.05"));
   PdeStepper<1> stepper(*implicit.solver, implicit.pde);
@@ -156,16 +166,14 @@ TEST(LinearlyImplicit, StationaryStateIsTheExplicitOne) {
                           stepper.step_number() < 5000;
        stepper.prepare())
     stepper.advance(T - stepper.time());
-  std::string explicit_text = exact_problem(true, 0.01, T);
-  PdeSetup<1> reference(explicit_text.replace(explicit_text.find("set Scheme = linearly implicit"),
-                                              30, "set Scheme = explicit"));
+  PdeSetup<1> reference(exact_problem(true, 0.01, T, "explicit"));
   auto end = reference.solver->prepare_step();
   while (end.residual > tolerance && reference.solver->step_number() < 2000000) {
     reference.solver->complete_step(end.stable_dt);
     end = reference.solver->prepare_step();
   }
   const double distance = l1_distance(*implicit.solver, *reference.solver);
-  std::cout << "E2 stationary: " << implicit.solver->step_number() << " implicit steps ("
+  std::cout << "E2 stationary, " << scheme << ": " << implicit.solver->step_number() << " steps ("
             << stepper.rejected_steps() << " rejected, t = " << stepper.time() << ") against "
             << reference.solver->step_number() << " explicit (t = " << end.time << "); L1 distance "
             << distance << ", |dF| " << std::abs(stepper.F() - end.F) << ", residuals "
@@ -173,8 +181,13 @@ TEST(LinearlyImplicit, StationaryStateIsTheExplicitOne) {
   ASSERT_LE(stepper.stationarity_residual(), tolerance);
   ASSERT_LE(end.residual, tolerance);
   EXPECT_LT(implicit.solver->step_number() * 20, reference.solver->step_number());
+  // both states are within their residual of the same fixed point: L1 ~ residual / rate
   EXPECT_LT(distance, 1e-8);
   EXPECT_LT(std::abs(stepper.F() - end.F), 1e-10 * std::abs(end.F));
+}
+
+TEST(LinearlyImplicit, StationaryStateIsTheExplicitOne) {
+  expect_explicit_stationary_state("linearly implicit");
 }
 
 // Two ranks (a KSP with two blocks) against one, each solved to rtol 1e-12: F agrees to 1e-10.
@@ -184,6 +197,48 @@ TEST(LinearlyImplicit, SerialEqualsParallel) {
   const double dt = 50 * serial.solver->prepare_step().stable_dt;
   run_implicit(*serial.solver, dt, 10 * dt);
   run_implicit(*parallel.solver, dt, 10 * dt);
+  const double F_serial = serial.solver->prepare_step().F;
+  const double F_parallel = parallel.solver->prepare_step().F;
+  EXPECT_NEAR(F_parallel, F_serial, 1e-10 * std::abs(F_serial))
+      << dealii::Utilities::MPI::n_mpi_processes(MPI_COMM_WORLD) << " ranks";
+}
+// Backward Euler (M10b) by Newton–Krylov: the same properties, with the Newton tolerance
+// (‖G‖ reduced 1e-10) in place of the KSP's.
+TEST(BackwardEuler, PositiveAndConservativeAtHundredTimesTheCflStep) {
+  PdeSetup<2> setup(deconvolution("  set Step tolerance = 0\n", "implicit"));
+  const auto d0 = setup.solver->prepare_step();
+  const double dt = 100 * d0.stable_dt;
+  for (int n = 0; n < 20; ++n) {
+    ASSERT_TRUE(setup.solver->nonlinear_step(dt)) << "step " << n;
+    const auto d = setup.solver->prepare_step();
+    // the mass moves by dt Σ_K |K| G_K ≤ dt √N ‖G‖ |K|, ‖G‖ ≤ 1e-10 ‖L(ρⁿ)‖
+    EXPECT_NEAR(d.mass, 1.0, 1e-10) << "step " << n;
+    EXPECT_GE(d.min_density, -1e-12 * d.max_density) << "step " << n;
+    std::cout << "mass - 1 = " << d.mass - 1.0 << ", Newton " << setup.solver->newton_iterations()
+              << ", Krylov " << setup.solver->linear_iterations() << std::endl;
+  }
+  EXPECT_LT(setup.solver->prepare_step().F, d0.F);
+}
+
+TEST(BackwardEuler, FirstOrderInTimeOnE1) {
+  expect_first_order_in_time(false, true);
+}
+
+TEST(BackwardEuler, FirstOrderInTimeOnE2) {
+  expect_first_order_in_time(true, true);
+}
+
+TEST(BackwardEuler, StationaryStateIsTheExplicitOne) {
+  expect_explicit_stationary_state("implicit");
+}
+
+// Two ranks against one, Newton to ‖G‖ reduced 1e-10: F agrees to 1e-10.
+TEST(BackwardEuler, SerialEqualsParallel) {
+  const std::string text = deconvolution("  set Step tolerance = 0\n", "implicit");
+  PdeSetup<2> serial(text, MPI_COMM_SELF), parallel(text, MPI_COMM_WORLD);
+  const double dt = 50 * serial.solver->prepare_step().stable_dt;
+  run_implicit(*serial.solver, dt, 10 * dt, true);
+  run_implicit(*parallel.solver, dt, 10 * dt, true);
   const double F_serial = serial.solver->prepare_step().F;
   const double F_parallel = parallel.solver->prepare_step().F;
   EXPECT_NEAR(F_parallel, F_serial, 1e-10 * std::abs(F_serial))

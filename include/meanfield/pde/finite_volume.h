@@ -22,6 +22,7 @@
 
 namespace MeanField {
 class TransportSolver;
+class NewtonSolver;
 
 /// p4est for dim >= 2; p4est has no 1D, so a shared (replicated, partitioned) mesh there.
 template <int dim>
@@ -104,6 +105,17 @@ public:
    * KSP fails (naming its reason) or the result is not finite or negative. Collective.
    */
   void implicit_step(double dt);
+
+  /**
+   * The backward Euler step (M10b) of length @p dt from the prepared state: ρⁿ⁺¹ with
+   * (ρⁿ⁺¹ − ρⁿ)/dt = L(ρⁿ⁺¹), the face velocities those of ρⁿ⁺¹, by Newton–Krylov. Returns
+   * false, with the state restored, when Newton does not converge or the result is negative
+   * beyond round-off (the caller retries shorter). Collective.
+   */
+  bool nonlinear_step(double dt);
+
+  /// Newton iterations of the last nonlinear_step() (its Krylov ones: linear_iterations()).
+  unsigned int newton_iterations() const { return last_newton_iterations; }
 
   /// Back to the state before the last implicit_step() (a step the accuracy test rejects); the
   /// state is then unprepared. Collective.
@@ -245,7 +257,10 @@ private:
   std::array<std::vector<double>, dim> dF_frozen; ///< the face velocities the step used
   dealii::PETScWrappers::MPI::Vector rho_previous;
   double time_previous = 0.0, outflow_previous = 0.0;
-  unsigned int last_linear_iterations = 0;
+  unsigned int last_linear_iterations = 0, last_newton_iterations = 0;
+  std::unique_ptr<NewtonSolver> newton; ///< Scheme = implicit (M10b)
+  double newton_dt = 0.0;
+  dealii::PETScWrappers::MPI::Vector newton_rate; ///< L(x) at the Newton iterate
   StepTimings timings;
 
   // State
@@ -275,6 +290,7 @@ private:
   void build_transport_sparsity();
   /// The matrix pattern and the KSP of (M10); checks the PETSc options on the identity.
   void set_up_implicit_solver();
+  void set_up_newton_solver();
   /// f(begin, end) over the interior slots, block by block.
   template <typename Function>
   void for_each_slot_block(const Function &f) const;

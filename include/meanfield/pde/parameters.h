@@ -12,8 +12,9 @@ struct Domain;
 /// Boundary treatment of one direction of the parameter-space box.
 enum class BoundaryType { periodic, no_flux, outflow };
 
-/// Time stepping/Scheme: explicit SSP Runge–Kutta (M9) or the linearly implicit step (M10).
-enum class TimeScheme { explicit_runge_kutta, linearly_implicit };
+/// Time stepping/Scheme: explicit SSP Runge–Kutta (M9), the linearly implicit step (M10) or the
+/// backward Euler step solved by Newton–Krylov (M10b).
+enum class TimeScheme { explicit_runge_kutta, linearly_implicit, backward_euler };
 
 /**
  * The parameters of the finite-volume PDE solver (doc/theory.md §4): subsections `Mesh`,
@@ -38,6 +39,7 @@ struct PdeParameters {
   unsigned int max_steps;
   double stationarity_tolerance;
   TimeScheme scheme;
+  bool implicit() const { return scheme != TimeScheme::explicit_runge_kutta; }
   double step_tolerance;             ///< linearly implicit: the accuracy test's bound (0: fixed)
   double initial_step, maximum_step; ///< linearly implicit (0: the CFL step; no bound)
   std::string linear_solver_options; ///< PETSc options of the implicit step's KSP

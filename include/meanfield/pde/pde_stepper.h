@@ -54,6 +54,10 @@ private:
   dealii::PETScWrappers::MPI::Vector before, increment, last_increment;
 
   double implicit_advance(double limit);
+  /// One linearly implicit or backward Euler step; false when Newton failed (state restored).
+  bool take_implicit_step(double dt);
+  /// RunError when the proposed step has shrunk to nothing.
+  void check_step_size(double dt) const;
   /// The factor 0.9 √(tol/δ) of the accuracy test, within [0.2, 2].
   double step_factor(double change) const;
   /// The cosine between this step's increment and the last accepted one's (sets `increment`).

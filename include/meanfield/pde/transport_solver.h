@@ -14,6 +14,14 @@ namespace MeanField {
 std::vector<std::pair<std::string, std::string>> parse_petsc_options(const std::string &options,
                                                                      const std::string &entry);
 
+/// The options of @p options into PETSc's database, unless the command line set them already.
+void insert_petsc_options(const std::string &options, const std::string &entry);
+
+/// InputError naming the first option of @p options (the parameter file's @p entry) or of
+/// @p command_line that PETSc did not use once @p solver was set up (a misspelt option).
+void require_petsc_options_used(const std::string &options, const std::string &entry,
+                                const std::string &command_line, const std::string &solver);
+
 /// PETSc lists options it did not use at exit; the command line holds ours too (--set ...), so
 /// that list would mislead: TransportSolver::check_options() names unused options instead.
 void silence_petsc_option_warnings();

@@ -1,0 +1,99 @@
+// The backward Euler step of FiniteVolumeSolver (M10b, doc/theory.md §4.2): G(x) = (x − ρⁿ)/Δt −
+// L(x) = 0 with the face velocities of x, by Jacobian-free Newton–Krylov (NewtonSolver), the
+// linearly implicit matrix I/Δt + A(u(x)) of (M10) as the preconditioner.
+#include <meanfield/base/stopwatch.h>
+#include <meanfield/pde/finite_volume.h>
+#include <meanfield/pde/newton_solver.h>
+#include <meanfield/pde/vector_access.h>
+
+#include <deal.II/base/mpi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace MeanField {
+using namespace dealii;
+
+template <int dim>
+void FiniteVolumeSolver<dim>::set_up_newton_solver() {
+  newton_rate.reinit(owned, comm);
+  auto residual = [this](const PETScWrappers::MPI::Vector &x, PETScWrappers::MPI::Vector &f) {
+    const FlushSubnormals guard;
+    Objective::State state;
+    apply_operator(x, newton_rate, state);
+    OwnedValues out(f);
+    const OwnedValuesRead new_density(x), old_density(rho_previous), rate(newton_rate);
+    const double inverse_dt = 1.0 / newton_dt;
+    for (unsigned int c = 0; c < n_owned; ++c)
+      out.data()[c] = (new_density.data()[c] - old_density.data()[c]) * inverse_dt - rate.data()[c];
+  };
+  auto preconditioner = [this](const PETScWrappers::MPI::Vector &x) {
+    const FlushSubnormals guard;
+    Objective::State state;
+    apply_operator(x, newton_rate, state); // the face velocities of x
+    prepared = true;
+    {
+      const Stopwatch watch(timings.assembly);
+      assemble_transport_matrix(newton_dt);
+    }
+    prepared = false;
+  };
+  newton =
+      std::make_unique<NewtonSolver>(transport, rho, residual, preconditioner,
+                                     prm.linear_solver_options, prm.command_line_solver_options);
+  PETScWrappers::MPI::Vector x(rho);
+  newton->check_options(x);
+}
+
+template <int dim>
+bool FiniteVolumeSolver<dim>::nonlinear_step(const double dt) {
+  Assert(prepared, ExcMessage("nonlinear_step() needs prepare_step() first"));
+  AssertThrow(newton, ExcMessage("nonlinear_step() needs Scheme = implicit"));
+  prepared = false;
+  rho_previous = rho;
+  time_previous = current_time;
+  outflow_previous = outflow_local;
+  for (unsigned int i = 0; i < dim; ++i)
+    dF_frozen[i] = dF[i];
+  newton_dt = dt;
+  stage = rho; // the initial guess
+  // ‖G‖₂ down to its round-off floor: G's terms are of size ρ/dt and |u| ρ / h per face
+  double rate_scale = 1.0 / dt;
+  for (unsigned int i = 0; i < dim; ++i)
+    rate_scale += 2.0 * last.max_speed * inverse_h[i];
+  const double absolute =
+      100 * std::numeric_limits<double>::epsilon() * rate_scale * std::max(rho.l2_norm(), 1e-300);
+  NewtonSolver::Outcome outcome;
+  {
+    const Stopwatch watch(timings.solve);
+    outcome = newton->solve(stage, absolute);
+  }
+  last_newton_iterations = outcome.newton_iterations;
+  last_linear_iterations = outcome.linear_iterations;
+  PetscReal min_density = 0, max_density = 0;
+  VecMin(stage, nullptr, &min_density);
+  VecMax(stage, nullptr, &max_density);
+  if (!outcome.converged || !std::isfinite(min_density + max_density) ||
+      min_density < -1e-12 * std::max(max_density, 1.0)) {
+    rho = rho_previous;
+    return false;
+  }
+  // what left through outflow faces during the step: the outward flux of ρⁿ⁺¹
+  Objective::State state;
+  const double rate = apply_operator(stage, newton_rate, state);
+  rho = stage;
+  outflow_local += dt * rate;
+  current_time += dt;
+  ++n_steps;
+  return true;
+}
+
+#define MEANFIELD_INSTANTIATE(dim)                                                                 \
+  template void FiniteVolumeSolver<dim>::set_up_newton_solver();                                   \
+  template bool FiniteVolumeSolver<dim>::nonlinear_step(double);
+MEANFIELD_INSTANTIATE(1)
+MEANFIELD_INSTANTIATE(2)
+MEANFIELD_INSTANTIATE(3)
+#undef MEANFIELD_INSTANTIATE
+} // namespace MeanField
