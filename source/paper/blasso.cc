@@ -96,13 +96,13 @@ SupBound certify_sup(const Objective &objective, const Objective::State &state,
 /// solve_weights): D(u) = −Σ_k (u_k y_k + u_k² / (2κρ_k)), u = s h, s = min(1, λ / sup|G|).
 double dual_value(const Objective &objective, const Objective::State &state, const double lambda,
                   const double sup_bound) {
-  const auto &square = dynamic_cast<const SquareLoss &>(*objective.loss());
+  const double kappa = objective.loss()->square_scale().value();
   const Dataset &data = objective.data();
   const double s = sup_bound > lambda ? lambda / sup_bound : 1.0;
   double dual = 0.0;
   for (std::size_t k = 0; k < data.size(); ++k) {
     const double u = s * state.weighted_residual[k];
-    dual -= u * data.targets[k] + u * u / (2.0 * square.scale() * data.weights[k]);
+    dual -= u * data.targets[k] + u * u / (2.0 * kappa * data.weights[k]);
   }
   return dual;
 }
@@ -230,13 +230,13 @@ void newton_polish(const Objective &objective, std::vector<double> &x, std::vect
 
 BlassoSolution blasso_optimum(const Objective &objective, const double lambda,
                               const double tolerance, const unsigned int max_iterations) {
-  const auto *filter = dynamic_cast<const FourierFilterFeature *>(objective.feature());
-  require(filter != nullptr && dynamic_cast<const SquareLoss *>(objective.loss()) != nullptr &&
+  const std::vector<double> coefficients = objective.feature()->cosine_coefficients();
+  require(!coefficients.empty() && objective.loss()->square_scale() &&
               objective.n_parameters() == 2,
           "blasso_optimum: needs the sparse-deconvolution objective (a Fourier filter, the square "
           "loss, theta = (x, r)).");
   require(lambda > 0.0 && tolerance > 0.0, "blasso_optimum: lambda and the tolerance must be > 0.");
-  const unsigned int degree = filter->coefficients().size() - 1;
+  const unsigned int degree = coefficients.size() - 1;
 
   BlassoSolution result;
   std::vector<double> &x = result.positions, &r = result.weights;

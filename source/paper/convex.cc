@@ -66,7 +66,7 @@ ConvexResult solve_weights(const Objective &objective, const PointSet &positions
   }
   const double L = 1.05 * lambda_max + 1e-300;
 
-  const auto *square = dynamic_cast<const SquareLoss *>(objective.loss());
+  const std::optional<double> square = objective.loss()->square_scale();
   const Dataset &data = objective.data();
   ConvexResult result;
   double t = 1.0, previous_value = std::numeric_limits<double>::max();
@@ -89,12 +89,12 @@ ConvexResult solve_weights(const Objective &objective, const PointSet &positions
     const double value = risk(x, g, state) + l1 * l1_norm(x);
     result.value = value;
     bool converged = false;
-    if (square != nullptr && l1 > 0) {
+    if (square && l1 > 0) {
       // dual point u = h = ρ κ (f − y), scaled into ‖Ψᵀu‖_∞ ≤ λ; D(u) = −Σ u²/(2κρ) + u y
       double largest = 0.0;
       for (const double gj : g)
         largest = std::max(largest, std::abs(gj));
-      const double s = largest > l1 ? l1 / largest : 1.0, kappa = square->scale();
+      const double s = largest > l1 ? l1 / largest : 1.0, kappa = *square;
       double dual = 0.0;
       for (std::size_t k = 0; k < data.size(); ++k) {
         const double u = s * state.weighted_residual[k];

@@ -7,8 +7,6 @@
 #include <meanfield/paper/experiment.h>
 #include <meanfield/particles/initialization.h>
 #include <meanfield/particles/particle_stepper.h>
-#include <meanfield/problems/sparse_deconvolution.h>
-#include <meanfield/problems/two_layer_network.h>
 #include <meanfield/time/time_loop.h>
 
 #include <deal.II/base/mpi.h>
@@ -147,12 +145,12 @@ namespace {
 std::pair<std::vector<double>, double> least_squares(const Objective &objective,
                                                      const PointSet &atoms) {
   const Dataset &data = objective.data();
-  const auto &square = dynamic_cast<const SquareLoss &>(*objective.loss());
+  const double kappa = objective.loss()->square_scale().value();
   const std::size_t n = data.size(), m = atoms.size();
   dealii::LAPACKFullMatrix<double> A(n, m);
   std::vector<double> column(n), s(n), b(n);
   for (std::size_t k = 0; k < n; ++k) {
-    s[k] = std::sqrt(square.scale() * data.weights[k]);
+    s[k] = std::sqrt(kappa * data.weights[k]);
     b[k] = s[k] * data.targets[k];
   }
   for (std::size_t j = 0; j < m; ++j) {
@@ -210,39 +208,31 @@ BaselineOutcome random_features_baseline(const Problem &problem, const unsigned 
   PointSet atoms = initial_particles(problem, sampling, 0, m);
   const Objective objective = problem.objective().with_communicator(MPI_COMM_SELF);
   BaselineOutcome outcome;
-  if (const auto *deconvolution = dynamic_cast<const SparseDeconvolution *>(&problem)) {
-    const auto &prm = deconvolution->parameters();
-    require(prm.huber_width == 0.0 && prm.lambda > 0.0,
-            "The random-features baseline of sparse deconvolution is the LASSO: it needs the "
-            "exact l1 penalty (Huber width = 0, Regularization > 0).");
-    for (std::size_t j = 0; j < m; ++j)
-      atoms[j][1] = 1.0; // unit atoms ψ(· − x_j)
-    const ConvexResult result = solve_weights(objective, atoms, prm.lambda, tolerance, 5000000);
+  const Problem::ConvexBaseline baseline = problem.convex_baseline();
+  using Kind = Problem::ConvexBaseline::Kind;
+  if (baseline.kind == Kind::none)
+    throw InputError("Run mode = paper: " + baseline.unavailable);
+  for (std::size_t j = 0; j < m; ++j)
+    atoms[j][baseline.weight] = 1.0;
+  if (baseline.kind == Kind::lasso) {
+    const ConvexResult result =
+        solve_weights(objective, atoms, baseline.lambda, tolerance, 5000000);
     outcome.F = result.value;
     outcome.certificate = result.gap;
     outcome.iterations = result.iterations;
-  } else if (const auto *network = dynamic_cast<const TwoLayerNetwork *>(&problem)) {
-    const auto &prm = network->parameters();
-    require(prm.weight_decay == 0.0 && prm.loss == "square",
-            "The random-features baseline of a two-layer network is least squares in the output "
-            "weights: it needs the square loss and Weight decay = 0.");
-    for (std::size_t j = 0; j < m; ++j)
-      atoms[j][0] = 1.0; // unit output weight a = 1: φ = σ(w_j · x)
+  } else {
     const auto [c, certificate] = least_squares(objective, atoms);
     // the value through the kernel: μ = (1/m) Σ_j δ_{(m c_j, w_j)} has f = Σ_j c_j σ(w_j · x)
     WeightedCloud cloud(atoms.dim);
     for (std::size_t j = 0; j < m; ++j) {
       cloud.push_back(atoms[j], 1.0 / m);
-      cloud.position(j)[0] = m * c[j];
+      cloud.position(j)[baseline.weight] = m * c[j];
     }
     const Objective::State state = objective.evaluate(cloud);
     outcome.F = state.value();
     outcome.certificate = certificate;
     outcome.iterations = 1;
-  } else
-    throw InputError("Run mode = paper: the random-features baseline is defined for sparse "
-                     "deconvolution and the two-layer network, not " +
-                     problem.name() + ".");
+  }
   outcome.wall = wall.wall_time();
   return outcome;
 }

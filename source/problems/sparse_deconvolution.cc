@@ -206,4 +206,16 @@ std::string SparseDeconvolution::summary() const {
     out << " (" << positions[j] << ", " << weights[j] << ")";
   return out.str();
 }
+Problem::ConvexBaseline SparseDeconvolution::convex_baseline() const {
+  ConvexBaseline baseline;
+  if (prm.huber_width != 0.0 || !(prm.lambda > 0.0)) {
+    baseline.unavailable = "the random-features baseline of sparse deconvolution is the LASSO: it "
+                           "needs the exact l1 penalty (Huber width = 0, Regularization > 0).";
+    return baseline;
+  }
+  baseline.kind = ConvexBaseline::Kind::lasso;
+  baseline.weight = 1; // unit atoms ψ(· − x_j)
+  baseline.lambda = prm.lambda;
+  return baseline;
+}
 } // namespace MeanField

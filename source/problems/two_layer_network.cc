@@ -191,4 +191,15 @@ std::string TwoLayerNetwork::summary() const {
       << prm.loss << " loss, weight decay " << prm.weight_decay;
   return out.str();
 }
+Problem::ConvexBaseline TwoLayerNetwork::convex_baseline() const {
+  ConvexBaseline baseline;
+  if (prm.weight_decay != 0.0 || prm.loss != "square") {
+    baseline.unavailable = "the random-features baseline of a two-layer network is least squares "
+                           "in the output weights: it needs the square loss and Weight decay = 0.";
+    return baseline;
+  }
+  baseline.kind = ConvexBaseline::Kind::least_squares;
+  baseline.weight = 0; // unit output weight a = 1: φ = σ(w_j · x)
+  return baseline;
+}
 } // namespace MeanField

@@ -4,6 +4,7 @@
 #include <meanfield/objective/weighted_cloud.h>
 
 #include <string>
+#include <vector>
 
 namespace MeanField {
 /**
@@ -32,6 +33,10 @@ public:
   /// Whether θ ↦ φ(θ, x) has a Lipschitz gradient (false for ReLU, whose kinks at w·x = 0 make
   /// descent tests of gradient steps fail at every step size).
   virtual bool smooth() const { return true; }
+
+  /// For a translation-invariant filter φ((x, r), s) = r ψ(s − x) with ψ(u) = Σ_l c_l cos(2πlu):
+  /// the coefficients c_0 … c_L (what the BLASSO certificate of §6 needs); empty otherwise.
+  virtual std::vector<double> cosine_coefficients() const { return {}; }
 
   /**
    * φ(θ, x_k) → values[k] for every k of @p data, and, if @p gradients is not

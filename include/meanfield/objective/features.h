@@ -95,6 +95,7 @@ public:
   double filter(double u) const;
   double filter_derivative(double u) const;
   const std::vector<double> &coefficients() const { return c; }
+  std::vector<double> cosine_coefficients() const override { return c; }
 
   void evaluate(const double *theta, const Dataset &data, double *values,
                 double *gradients) const override;

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace MeanField {
@@ -25,6 +26,10 @@ public:
    */
   virtual double risk(std::size_t n, const double *f, const double *y, const double *rho,
                       double *g) const = 0;
+
+  /// κ when ℓ(f, y) = (κ/2)(f − y)² (the convex baselines of §6 need the square loss); none
+  /// otherwise.
+  virtual std::optional<double> square_scale() const { return std::nullopt; }
 };
 
 /// ℓ(f, y) = (κ/2)(f − y)², κ > 0 a scale (κ = 1/λ_R in doc/theory.md §3.1).
@@ -37,6 +42,7 @@ public:
   double risk(std::size_t n, const double *f, const double *y, const double *rho,
               double *g) const override;
   double scale() const { return kappa; }
+  std::optional<double> square_scale() const override { return kappa; }
 
 private:
   double kappa;

@@ -106,6 +106,26 @@ public:
   virtual std::optional<double> optimal_value() const { return std::nullopt; }
 
   /**
+   * The random-features baseline of Run mode = paper (§6): the atoms' positions drawn from μ0,
+   * their coordinate `weight` set to 1, and the outer weights optimal — a LASSO with penalty
+   * `lambda` (sparse deconvolution) or least squares (a two-layer network without weight decay).
+   * `unavailable` says why a problem (or this instance of it) has none.
+   */
+  struct ConvexBaseline {
+    enum class Kind { none, lasso, least_squares } kind = Kind::none;
+    unsigned int weight = 0;
+    double lambda = 0.0;
+    std::string unavailable;
+  };
+  virtual ConvexBaseline convex_baseline() const {
+    ConvexBaseline none;
+    none.unavailable = "the random-features baseline is defined for sparse deconvolution and "
+                       "the two-layer network, not " +
+                       name() + ".";
+    return none;
+  }
+
+  /**
    * For problems solved exactly (E1, E2): the flow map Φ_t of (M5) as an affine map, given the
    * mean of μ0 (E2's flow depends on it). The exact density is ρ_t = ρ0(Φ_t⁻¹θ)/det Φ_t.
    */

@@ -54,6 +54,7 @@ public:
   std::optional<double> optimal_value() const override;
   std::string summary() const override;
   const Parameters &parameters() const { return prm; }
+  ConvexBaseline convex_baseline() const override;
 
   const std::vector<double> &spike_positions() const { return positions; }
   const std::vector<double> &spike_weights() const { return weights; }

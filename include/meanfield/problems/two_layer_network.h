@@ -49,6 +49,7 @@ public:
   std::optional<double> optimal_value() const override;
   std::string summary() const override;
   const Parameters &parameters() const { return prm; }
+  ConvexBaseline convex_baseline() const override;
 
 private:
   Parameters prm;
