@@ -152,8 +152,11 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
   const bool implicit = pde.implicit();
   pcout << "  mesh: " << solver.n_cells() << " cells, h = " << solver.min_cell_size() << ", "
         << pde.reconstruction << " reconstruction, " << pde.face_velocity << " face velocity, "
-        << (implicit ? "linearly implicit steps (" + solver.linear_solver_description() +
-                           ", step tolerance " + std::to_string(pde.step_tolerance) + ")"
+        << (implicit ? std::string(pde.scheme == TimeScheme::backward_euler
+                                       ? "backward Euler steps ("
+                                       : "linearly implicit steps (") +
+                           solver.linear_solver_description() + ", step tolerance " +
+                           std::to_string(pde.step_tolerance) + ")"
                      : pde.integrator + ", CFL " + std::to_string(pde.cfl))
         << "\n\n";
 

@@ -87,21 +87,30 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
       "up to the Newton tolerance (a step with a negative density is retried shorter).");
   prm.declare_entry(
       "Step tolerance", "0.1", Patterns::Double(0),
-      "Linearly implicit: a step dt is accepted when the error of the velocity it froze moved "
-      "mass by at most this many cells, dt max_f |u_f(rho^{n+1}) - u_f(rho^n)| / h "
-      "(doc/theory.md (M10a)), and F rose by no more than dt times the dissipation; the next "
-      "step grows (at most x2) or the step is retried shorter. 0: fixed steps of Initial time "
-      "step.");
-  prm.declare_entry("Initial time step", "0", Patterns::Double(0),
-                    "Linearly implicit: the first step (with Step tolerance = 0, every step). 0: "
-                    "the CFL step of mu0 with CFL number.");
+      "Linearly implicit and implicit: a step dt is accepted when the change of the face "
+      "velocities over the step would move mass by at most this many cells, "
+      "dt max_f |u_f(rho^{n+1}) - u_f(rho^n)| / h (doc/theory.md (M10a)); the next step is "
+      "dt min(0.9 sqrt(tol / delta), 1 + cos) within [0.5, 2], cos the cosine between this "
+      "and the last step's density change (near -1: the lagged velocity oscillates), or the "
+      "step is retried shorter. The maximum runs over every face, empty ones too: for the way "
+      "to a stationary state with Scheme = implicit, values of 1 to 5 lose little. 0: fixed "
+      "steps of Initial time step.");
+  prm.declare_entry(
+      "Initial time step", "0", Patterns::Double(0),
+      "Linearly implicit and implicit: the first step (with Step tolerance = 0, every "
+      "step). 0: "
+      "the CFL step of mu0 with CFL number.");
   prm.declare_entry("Maximum time step", "0", Patterns::Double(0),
-                    "Linearly implicit: no step is longer. 0: no bound but the output times.");
+                    "Linearly implicit and implicit: no step is longer. 0: no bound but the output "
+                    "times.");
   prm.declare_entry(
       "Linear solver options", "", Patterns::Anything(),
       "Linearly implicit: PETSc options of the Krylov solver, e.g. -ksp_type bcgs -pc_type "
       "hypre -ksp_rtol 1e-10 -ksp_monitor. Defaults: -ksp_type gmres, block Jacobi with ILU(0) "
-      "(ILU(0) on one rank), -ksp_rtol 1e-12. The same options on the command line, after the "
+      "(ILU(0) on one rank), -ksp_rtol 1e-12. Implicit: PETSc options of the Newton solver and "
+      "its Krylov solver, e.g. -snes_monitor -snes_linesearch_type basic -ksp_rtol 1e-3; "
+      "defaults: -snes_type newtonls, -snes_rtol 1e-10, -snes_max_it 50, -ksp_type gmres, "
+      "-ksp_rtol 1e-4, -pc_type jacobi. The same options on the command line, after the "
       "parameter file, override these.");
   prm.leave_subsection();
 }
