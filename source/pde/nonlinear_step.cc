@@ -82,6 +82,16 @@ bool FiniteVolumeSolver<dim>::nonlinear_step(const double dt) {
   // what left through outflow faces during the step: the outward flux of ρⁿ⁺¹
   Objective::State state;
   const double rate = apply_operator(stage, newton_rate, state);
+  // Mass: Σ_K |K| ρ_K changes by Δt (Σ_K |K| G_K − outflow rate) (L conserves mass), so the
+  // Newton tolerance, times a Δt that grows without bound towards stationarity, would make mass
+  // drift. The exact root has Σ_K |K| G_K = 0: rescale ρⁿ⁺¹ to that mass (a relative change of
+  // the order of the Newton tolerance; positivity is kept).
+  PetscScalar sum_before = 0, sum_after = 0;
+  VecSum(rho_previous, &sum_before);
+  VecSum(stage, &sum_after);
+  const double outflow = Utilities::MPI::sum(rate, comm); // (this rank's faces in `rate`)
+  if (sum_after > 0)
+    stage *= (sum_before - dt * outflow / cell_volume) / sum_after;
   rho = stage;
   outflow_local += dt * rate;
   current_time += dt;
