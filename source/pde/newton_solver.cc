@@ -95,18 +95,12 @@ std::string NewtonSolver::description() const {
   SNESGetType(snes, &snes_type);
   KSP ksp = nullptr;
   SNESGetKSP(snes, &ksp);
-  KSPType ksp_type = nullptr;
-  KSPGetType(ksp, &ksp_type);
-  PC pc = nullptr;
-  KSPGetPC(ksp, &pc);
-  PCType pc_type = nullptr;
-  PCGetType(pc, &pc_type);
   PetscReal atol = 0, rtol = 0, stol = 0;
   PetscInt max_it = 0, max_f = 0;
   SNESGetTolerances(snes, &atol, &rtol, &stol, &max_it, &max_f);
   std::ostringstream text;
-  text << (snes_type ? snes_type : "?") << ", " << (ksp_type ? ksp_type : "?") << " + "
-       << (pc_type ? pc_type : "?") << ", Newton rtol " << rtol;
+  text << (snes_type ? snes_type : "?") << " with rtol " << rtol << "; Krylov "
+       << describe_krylov_solver(ksp);
   return text.str();
 }
 } // namespace MeanField

@@ -113,7 +113,7 @@ unsigned int TransportSolver::solve(const dealii::PETScWrappers::MPI::SparseMatr
   throw RunError(message.str());
 }
 
-std::string TransportSolver::description() const {
+std::string describe_krylov_solver(KSP ksp) {
   KSPType ksp_type = nullptr;
   KSPGetType(ksp, &ksp_type);
   PC pc = nullptr;
@@ -127,5 +127,9 @@ std::string TransportSolver::description() const {
   text << (ksp_type ? ksp_type : "?") << " + " << (pc_type ? pc_type : "default preconditioner")
        << ", rtol " << rtol;
   return text.str();
+}
+
+std::string TransportSolver::description() const {
+  return describe_krylov_solver(ksp);
 }
 } // namespace MeanField

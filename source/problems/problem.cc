@@ -33,38 +33,6 @@ std::vector<double> parse_double_list(const std::string &text, const std::string
   return values;
 }
 
-void ProblemParameters::declare_parameters(dealii::ParameterHandler &prm) {
-  prm.enter_subsection("Problem");
-  prm.declare_entry(
-      "Type", "sparse deconvolution",
-      dealii::Patterns::Selection(
-          "sparse deconvolution|two-layer network|linear features|potential drift"),
-      "The learning problem whose mean-field gradient flow is solved (doc/theory.md §3): "
-      "sparse deconvolution (BLASSO on the torus, d = 2), two-layer network "
-      "(teacher-student, d = 1 + input dimension [+1 with a bias]), linear features "
-      "(exact solution E2) or potential drift (exact solution E1). Each has its own "
-      "subsection below.");
-  prm.enter_subsection("Sparse deconvolution");
-  SparseDeconvolution::Parameters::declare_parameters(prm);
-  prm.leave_subsection();
-  prm.enter_subsection("Two-layer network");
-  TwoLayerNetwork::Parameters::declare_parameters(prm);
-  prm.leave_subsection();
-  prm.enter_subsection("Linear features");
-  LinearFeatures::Parameters::declare_parameters(prm);
-  prm.leave_subsection();
-  prm.enter_subsection("Potential drift");
-  PotentialDrift::Parameters::declare_parameters(prm);
-  prm.leave_subsection();
-  prm.leave_subsection();
-}
-
-void ProblemParameters::parse_parameters(dealii::ParameterHandler &prm) {
-  prm.enter_subsection("Problem");
-  type = prm.get("Type");
-  prm.leave_subsection();
-}
-
 namespace {
 // Parse the parameters of problem type P from its subsection, then build it. Checks that
 // need several values at once live in the constructors and throw InputError; the message
@@ -88,17 +56,57 @@ std::unique_ptr<Problem> parse_and_build(dealii::ParameterHandler &prm, const st
     throw InputError("In subsection Problem/" + section + ": " + e.what());
   }
 }
+
+// The problem registry: Problem/Type, its subsection, how to declare its entries and build it.
+struct ProblemType {
+  const char *type, *section;
+  void (*declare)(dealii::ParameterHandler &);
+  std::unique_ptr<Problem> (*build)(dealii::ParameterHandler &, const std::string &, MPI_Comm);
+};
+template <typename P>
+constexpr ProblemType entry(const char *type, const char *section) {
+  return {type, section, &P::Parameters::declare_parameters, &parse_and_build<P>};
+}
+const ProblemType problem_types[] = {
+    entry<SparseDeconvolution>("sparse deconvolution", "Sparse deconvolution"),
+    entry<TwoLayerNetwork>("two-layer network", "Two-layer network"),
+    entry<LinearFeatures>("linear features", "Linear features"),
+    entry<PotentialDrift>("potential drift", "Potential drift"),
+};
 } // namespace
+
+void ProblemParameters::declare_parameters(dealii::ParameterHandler &prm) {
+  std::string names;
+  for (const ProblemType &t : problem_types)
+    names += (names.empty() ? "" : "|") + std::string(t.type);
+  prm.enter_subsection("Problem");
+  prm.declare_entry(
+      "Type", "sparse deconvolution", dealii::Patterns::Selection(names),
+      "The learning problem whose mean-field gradient flow is solved (doc/theory.md §3): "
+      "sparse deconvolution (BLASSO on the torus, d = 2), two-layer network "
+      "(teacher-student, d = 1 + input dimension [+1 with a bias]), linear features "
+      "(exact solution E2) or potential drift (exact solution E1). Each has its own "
+      "subsection below.");
+  for (const ProblemType &t : problem_types) {
+    prm.enter_subsection(t.section);
+    t.declare(prm);
+    prm.leave_subsection();
+  }
+  prm.leave_subsection();
+}
+
+void ProblemParameters::parse_parameters(dealii::ParameterHandler &prm) {
+  prm.enter_subsection("Problem");
+  type = prm.get("Type");
+  prm.leave_subsection();
+}
 
 std::unique_ptr<Problem> create_problem(dealii::ParameterHandler &prm, MPI_Comm communicator) {
   ProblemParameters problem;
   problem.parse_parameters(prm);
-  if (problem.type == "sparse deconvolution")
-    return parse_and_build<SparseDeconvolution>(prm, "Sparse deconvolution", communicator);
-  if (problem.type == "two-layer network")
-    return parse_and_build<TwoLayerNetwork>(prm, "Two-layer network", communicator);
-  if (problem.type == "linear features")
-    return parse_and_build<LinearFeatures>(prm, "Linear features", communicator);
-  return parse_and_build<PotentialDrift>(prm, "Potential drift", communicator);
+  for (const ProblemType &t : problem_types)
+    if (problem.type == t.type)
+      return t.build(prm, t.section, communicator);
+  throw InputError("Problem/Type = " + problem.type + ": unknown problem."); // (the pattern)
 }
 } // namespace MeanField

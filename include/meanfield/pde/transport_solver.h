@@ -22,6 +22,9 @@ void insert_petsc_options(const std::string &options, const std::string &entry);
 void require_petsc_options_used(const std::string &options, const std::string &entry,
                                 const std::string &command_line, const std::string &solver);
 
+/// "gmres + bjacobi, rtol 1e-12": a KSP's type, preconditioner and relative tolerance.
+std::string describe_krylov_solver(KSP ksp);
+
 /// PETSc lists options it did not use at exit; the command line holds ours too (--set ...), so
 /// that list would mislead: TransportSolver::check_options() names unused options instead.
 void silence_petsc_option_warnings();
