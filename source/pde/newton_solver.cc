@@ -20,7 +20,7 @@ NewtonSolver::NewtonSolver(const dealii::PETScWrappers::MPI::SparseMatrix &matri
   SNESSetFunction(snes, f_vector, &NewtonSolver::function, this);
   MatCreateSNESMF(snes, &jacobian);
   SNESSetJacobian(snes, jacobian, matrix, &NewtonSolver::jacobian_at, this);
-  SNESSetTolerances(snes, 0.0, 1e-10, 0.0, 50, 10000);
+  SNESSetTolerances(snes, 0.0, 1e-8, 0.0, 50, 10000);
   KSP ksp = nullptr;
   SNESGetKSP(snes, &ksp);
   KSPSetType(ksp, KSPGMRES);
