@@ -184,10 +184,10 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
 
   const double T = pde_parameters.end_time;
   const double interval = run.output_interval > 0 ? run.output_interval : T;
-  pcout << "  compare: PDE on " << pde.n_cells() << " cells (" << pde_parameters.reconstruction
-        << (pde_parameters.implicit()
-                ? ", linearly implicit"
-                : ", CFL " + std::to_string(pde_parameters.cfl))
+  pcout << "  compare: PDE on " << pde.n_cells() << " cells ("
+        << to_string(pde_parameters.reconstruction)
+        << (pde_parameters.implicit() ? ", linearly implicit"
+                                      : ", CFL " + std::to_string(pde_parameters.cfl))
         << ") against m = " << particle_parameters.n_particles << " particles ("
         << particle_parameters.initialization << ", " << particle_parameters.integrator
         << ", eta = " << particle_parameters.step << "), output every " << interval

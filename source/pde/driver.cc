@@ -151,13 +151,14 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
   TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
   const bool implicit = pde.implicit();
   pcout << "  mesh: " << solver.n_cells() << " cells, h = " << solver.min_cell_size() << ", "
-        << pde.reconstruction << " reconstruction, " << pde.face_velocity << " face velocity, "
+        << to_string(pde.reconstruction) << " reconstruction, " << to_string(pde.face_velocity)
+        << " face velocity, "
         << (implicit ? std::string(pde.scheme == TimeScheme::backward_euler
                                        ? "backward Euler steps ("
                                        : "linearly implicit steps (") +
                            solver.linear_solver_description() + ", step tolerance " +
                            std::to_string(pde.step_tolerance) + ")"
-                     : pde.integrator + ", CFL " + std::to_string(pde.cfl))
+                     : to_string(pde.integrator) + ", CFL " + std::to_string(pde.cfl))
         << "\n\n";
 
   PdeStepper<dim> stepper(solver, pde);

@@ -86,7 +86,7 @@ FiniteVolumeSolver<dim>::FiniteVolumeSolver(const Problem &problem_,
   rhs0.reinit(owned, comm);
   rhs.reinit(owned, comm);
   ghosted.reinit(owned, ghost, comm);
-  if (prm.reconstruction == "minmod")
+  if (prm.reconstruction == Reconstruction::minmod)
     for (unsigned int i = 0; i < dim; ++i) {
       slopes.emplace_back(owned, comm);
       ghosted_slopes.emplace_back(owned, ghost, comm);
@@ -180,11 +180,11 @@ double FiniteVolumeSolver<dim>::runge_kutta_stages(const double dt) {
   stage = rho;
   combine(0.0, 1.0, rhs0); // ρ¹ = ρⁿ + dt L(ρⁿ)
   double outflow_stage = outflow_start + dt * outflow_rate0;
-  if (prm.integrator == "ssp-rk2") {
+  if (prm.integrator == RungeKutta::ssp_rk2) {
     const double rate = apply_operator(stage, rhs, state);
     combine(0.5, 0.5, rhs); // ρⁿ⁺¹ = ½ρⁿ + ½(ρ¹ + dt L(ρ¹))
     outflow_stage = 0.5 * outflow_start + 0.5 * (outflow_stage + dt * rate);
-  } else if (prm.integrator == "ssp-rk3") {
+  } else if (prm.integrator == RungeKutta::ssp_rk3) {
     double rate = apply_operator(stage, rhs, state);
     combine(0.75, 0.25, rhs); // ρ² = ¾ρⁿ + ¼(ρ¹ + dt L(ρ¹))
     outflow_stage = 0.75 * outflow_start + 0.25 * (outflow_stage + dt * rate);
@@ -230,10 +230,11 @@ void FiniteVolumeSolver<dim>::complete_step(const double dt) {
   prepared = false;
   const Stopwatch watch(timings.stages);
   const double outflow_end = runge_kutta_stages(dt);
-  check_new_density(
-      stage, dt,
-      "Lower Time stepping/CFL number (now " + std::to_string(prm.cfl) + ")" +
-          (prm.reconstruction == "minmod" ? " or use Reconstruction = first order" : ""));
+  check_new_density(stage, dt,
+                    "Lower Time stepping/CFL number (now " + std::to_string(prm.cfl) + ")" +
+                        (prm.reconstruction == Reconstruction::minmod
+                             ? " or use Reconstruction = first order"
+                             : ""));
   rho = stage;
   outflow_local = outflow_end;
   current_time += dt;

@@ -44,7 +44,8 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
   // Σ_f max(u_out, 0)|f|/|K| and the largest face speed. Unit-stride loops over the patch,
   // the owned cells selected by a 0/1 mask.
   const double *mask = owned_mask.data();
-  const double dissipation = face_dissipation(prm.reconstruction == "minmod") + outflow_dissipation;
+  const double dissipation =
+      face_dissipation(prm.reconstruction == Reconstruction::minmod) + outflow_dissipation;
   double max_rate = 0.0, max_speed = 0.0;
   std::array<const double *, dim> up, down;
   for (unsigned int i = 0; i < dim; ++i) {

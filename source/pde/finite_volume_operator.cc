@@ -188,10 +188,10 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
 
   // The kernel on the cloud {(cell centre, cell mass)}: f_μ, R, g, one all-reduce (M1–M3).
   state = objective.evaluate(centre_grid, W);
-  const bool exact = prm.face_velocity == "exact";
+  const bool exact = prm.face_velocity == FaceVelocity::exact;
   compute_face_derivatives(state, exact);
   apply_walls(state, exact);
-  const bool minmod_slopes = prm.reconstruction == "minmod";
+  const bool minmod_slopes = prm.reconstruction == Reconstruction::minmod;
   if (minmod_slopes)
     compute_slopes(has_ghosts);
   compute_increment(minmod_slopes);

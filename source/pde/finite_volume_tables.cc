@@ -294,7 +294,7 @@ void FiniteVolumeSolver<dim>::build_tables() {
     owned_mask[owned_slot[c]] = 1.0;
   for (unsigned int i = 0; i < dim; ++i) {
     dF[i].assign(patch_size, 0.0);
-    sigma[i].assign(prm.reconstruction == "minmod" ? patch_size : 0, 0.0);
+    sigma[i].assign(prm.reconstruction == Reconstruction::minmod ? patch_size : 0, 0.0);
   }
   boundary_values.assign(boundary_faces.size(), 0.0);
   boundary_gradients.assign(boundary_faces.size() * dim, 0.0);

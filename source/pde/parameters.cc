@@ -10,6 +10,16 @@
 #include <sstream>
 
 namespace MeanField {
+std::string to_string(const Reconstruction r) {
+  return r == Reconstruction::minmod ? "minmod" : "first order";
+}
+std::string to_string(const FaceVelocity v) {
+  return v == FaceVelocity::exact ? "exact" : "discrete gradient";
+}
+std::string to_string(const RungeKutta i) {
+  return i == RungeKutta::euler ? "euler" : i == RungeKutta::ssp_rk2 ? "ssp-rk2" : "ssp-rk3";
+}
+
 using namespace dealii;
 
 void PdeParameters::declare_parameters(ParameterHandler &prm) {
@@ -127,13 +137,18 @@ void PdeParameters::parse_parameters(ParameterHandler &prm) {
   prm.leave_subsection();
 
   prm.enter_subsection("Discretization");
-  reconstruction = prm.get("Reconstruction");
-  face_velocity = prm.get("Face velocity");
+  reconstruction =
+      prm.get("Reconstruction") == "minmod" ? Reconstruction::minmod : Reconstruction::first_order;
+  face_velocity =
+      prm.get("Face velocity") == "exact" ? FaceVelocity::exact : FaceVelocity::discrete_gradient;
   quadrature_points = prm.get_integer("Quadrature points");
   prm.leave_subsection();
 
   prm.enter_subsection("Time stepping");
-  integrator = prm.get("Integrator");
+  const std::string integrator_name = prm.get("Integrator");
+  integrator = integrator_name == "euler"     ? RungeKutta::euler
+               : integrator_name == "ssp-rk2" ? RungeKutta::ssp_rk2
+                                              : RungeKutta::ssp_rk3;
   cfl = prm.get_double("CFL number");
   end_time = prm.get_double("End time");
   max_steps = prm.get_integer("Maximum number of steps");
@@ -356,7 +371,7 @@ void PdeParameters::check_consistency(const Problem &problem) const {
   }
   if (implicit()) {
     require(
-        reconstruction == "first order",
+        reconstruction == Reconstruction::first_order,
         "Time stepping/Scheme = " +
             std::string(scheme == TimeScheme::backward_euler ? "implicit" : "linearly implicit") +
             " is a first-order upwind step (M10, M10b): use\n"
@@ -371,7 +386,7 @@ void PdeParameters::check_consistency(const Problem &problem) const {
   require(cfl > 0 && cfl <= 1, "Time stepping/CFL number = " + std::to_string(cfl) +
                                    " must lie in (0, 1]: beyond 1 the explicit scheme is unstable "
                                    "and the density can become negative.");
-  require(reconstruction != "minmod" || cfl <= 0.5,
+  require(reconstruction != Reconstruction::minmod || cfl <= 0.5,
           "Time stepping/CFL number = " + std::to_string(cfl) +
               " is too large for Reconstruction = minmod, which is positivity-preserving only for "
               "CFL <= 0.5. Use\n    set CFL number = 0.4");

@@ -16,10 +16,10 @@ namespace MeanField {
  * linearly implicit matrix I/Δt + A(u(x)) at the Newton iterate x (M10), with Jacobi (on the
  * 128² deconvolution run 3.1 s to stationarity against 3.9 s with block Jacobi / ILU(0), whose
  * factorization per Newton iteration costs more than the Krylov iterations it saves).
- * Defaults: newtonls, GMRES with relative tolerance 1e-4 per Newton step, ‖G‖ reduced by 1e-8 (far below the O(Δt) error of the step;
- * 2.6 s against 2.85 s with 1e-10 on that run)
- * or below its round-off floor (the caller's absolute tolerance). Options from Time stepping/Linear
- * solver options and the command line (-snes_*, -ksp_*, -pc_*) come after these defaults.
+ * Defaults: newtonls, GMRES with relative tolerance 1e-4 per Newton step, ‖G‖ reduced by 1e-8 (far
+ * below the O(Δt) error of the step; 2.6 s against 2.85 s with 1e-10 on that run) or below its
+ * round-off floor (the caller's absolute tolerance). Options from Time stepping/Linear solver
+ * options and the command line (-snes_*, -ksp_*, -pc_*) come after these defaults.
  */
 class NewtonSolver {
 public:

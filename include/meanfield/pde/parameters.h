@@ -16,6 +16,15 @@ enum class BoundaryType { periodic, no_flux, outflow };
 /// backward Euler step solved by Newton–Krylov (M10b).
 enum class TimeScheme { explicit_runge_kutta, linearly_implicit, backward_euler };
 
+/// Discretization/Reconstruction (M9b), Discretization/Face velocity (M9c), Time
+/// stepping/Integrator (M9e); to_string() gives the parameter file's spelling.
+enum class Reconstruction { first_order, minmod };
+enum class FaceVelocity { exact, discrete_gradient };
+enum class RungeKutta { euler, ssp_rk2, ssp_rk3 };
+std::string to_string(Reconstruction r);
+std::string to_string(FaceVelocity v);
+std::string to_string(RungeKutta i);
+
 /**
  * The parameters of the finite-volume PDE solver (doc/theory.md §4): subsections `Mesh`,
  * `Discretization` and `Time stepping`.
@@ -28,12 +37,12 @@ struct PdeParameters {
   std::vector<std::string> boundaries;    ///< per direction; empty: the problem's default
 
   // Discretization
-  std::string reconstruction;     ///< "first order" | "minmod"
-  std::string face_velocity;      ///< "exact" | "discrete gradient"
+  Reconstruction reconstruction;
+  FaceVelocity face_velocity;
   unsigned int quadrature_points; ///< Gauss points per direction for cell masses of μ0
 
   // Time stepping
-  std::string integrator; ///< "euler" | "ssp-rk2" | "ssp-rk3"
+  RungeKutta integrator;
   double cfl;
   double end_time;
   unsigned int max_steps;
