@@ -78,8 +78,8 @@ std::pair<std::vector<std::string>, std::string> split_petsc_options(int argc, c
   bool after_petsc_name = false;
   for (int k = 1; k < argc; ++k) {
     const std::string arg = argv[k];
-    const bool petsc_name = arg.size() > 2 && arg[0] == '-' && std::isalpha(arg[1]) &&
-                            std::isalpha(arg[2]);
+    const bool petsc_name =
+        arg.size() > 2 && arg[0] == '-' && std::isalpha(arg[1]) && std::isalpha(arg[2]);
     if (petsc_name || (after_petsc_name && !arg.empty() && arg[0] != '-')) {
       petsc += (petsc.empty() ? "" : " ") + arg;
       after_petsc_name = petsc_name;
@@ -103,8 +103,8 @@ CommandLine parse_command_line(int argc_all, char **argv_all) {
   positional.add("parameter-file", 1);
   po::variables_map vm;
   try {
-    po::store(
-        po::command_line_parser(argc, argv.data()).options(all).positional(positional).run(), vm);
+    po::store(po::command_line_parser(argc, argv.data()).options(all).positional(positional).run(),
+              vm);
     po::notify(vm);
   } catch (const po::error &e) {
     throw InputError(std::string("command line: ") + e.what() + "\n" + usage);
@@ -561,11 +561,12 @@ void check_petsc_command_line(const CommandLine &cl, Configuration &config) {
   if (cl.petsc_options.empty())
     return;
   const std::string &mode = config.run.run_mode;
-  require((mode == "pde" || mode == "compare" || mode == "study") &&
-              config.pde.implicit(),
+  require((mode == "pde" || mode == "compare" || mode == "study") && config.pde.implicit(),
           "command line: " + cl.petsc_options +
-              ": PETSc options configure the linear solver of Time stepping/Scheme = linearly "
-              "implicit, which this run (Run mode = " + mode + ") does not use.");
+              ": PETSc options configure the solvers of Time stepping/Scheme = linearly implicit "
+              "or implicit, which this run (Run mode = " +
+              mode + ", Scheme = " + (config.pde.implicit() ? "implicit" : "explicit") +
+              ") does not use.");
   parse_petsc_options(cl.petsc_options, "the command line");
   config.pde.command_line_solver_options = cl.petsc_options;
 }
