@@ -3,6 +3,7 @@
 # Particles/Step control = backtracking is honoured by every run mode that steps particles
 # (issue 11): compare steps its particles exactly like Run mode = particles (the same F and the
 # same number of iterations at the end), and a study whose fixed step would blow up completes.
+# Likewise Time stepping/Scheme in compare: its PDE side steps exactly like Run mode = pde.
 set -uo pipefail
 meanfield=$1
 source_dir=$2
@@ -36,4 +37,20 @@ awk -v a="$F_compare" -v b="$F_particles" 'BEGIN { d = a - b; if (d < 0) d = -d;
   --set "Study/Initializations=iid" --set "Study/Reference refinements=0" \
   --set "Output/Directory=$work/study" > "$work/study.log" 2>&1 || { tail -3 "$work/study.log"; fail "the study failed"; }
 if grep -v '^#' "$work/study/study" | grep -qiE "nan|inf"; then fail "the study has non-finite distances"; fi
+# compare with Time stepping/Scheme = implicit: the PDE side steps exactly like Run mode = pde
+implicit=(--set "Discretization/Reconstruction=first order" --set "Time stepping/Scheme=implicit"
+  --set "Time stepping/End time=0.02" --set "Output/Time interval=0.01")
+"$meanfield" "$source_dir/tests/prm/compare_small.prm" "${implicit[@]}" \
+  --set "Output/Directory=$work/compare_implicit" > /dev/null || fail "the implicit compare run failed"
+"$meanfield" "$source_dir/tests/prm/compare_small.prm" "${implicit[@]}" --set "Run mode=pde" \
+  --set "Output/Directory=$work/pde_implicit" > /dev/null || fail "the implicit pde run failed"
+# comparison: column 2 F pde, column 8 pde steps; statistics: column 1 step, column 4 F
+read -r F_compare n_compare <<< "$(grep -v '^#' "$work/compare_implicit/comparison" | tail -1 | awk '{ print $2, $8 }')"
+read -r n_pde F_pde <<< "$(grep -v '^#' "$work/pde_implicit/statistics" | tail -1 | awk '{ print $1, $4 }')"
+echo "compare (implicit PDE): F = $F_compare after $n_compare steps; pde: F = $F_pde after $n_pde"
+[ "$n_compare" = "$n_pde" ] || fail "compare took $n_compare PDE steps, pde $n_pde"
+awk -v a="$F_compare" -v b="$F_pde" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-12 * (b < 0 ? -b : b)) }' ||
+  fail "F differs: $F_compare vs $F_pde"
+# implicit steps: far fewer than the CFL steps to t = 0.02 (hundreds on this mesh)
+[ "$n_compare" -lt 200 ] || fail "$n_compare PDE steps: the implicit scheme was not used?"
 echo "OK"
