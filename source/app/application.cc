@@ -466,8 +466,8 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
     return 0;
   }
   begin_output(prm, cl, run, problem, comm, pcout);
-  pcout << "\n  particles: " << particles.initialization << ", " << particles.integrator
-        << ", step " << particles.step << " (" << particles.step_control
+  pcout << "\n  particles: " << particles.initialization << ", " << to_string(particles.integrator)
+        << ", step " << particles.step << " (" << to_string(particles.step_control)
         << "), until t = " << particles.end_time << ", " << particles.max_iterations
         << " steps, F - F* <= " << paper.excess_floor << " F* (F0 if F* = 0) or a stall\n";
   const auto make_problem = [&](const unsigned int s) {

@@ -189,7 +189,7 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
         << (pde_parameters.implicit() ? ", linearly implicit"
                                       : ", CFL " + std::to_string(pde_parameters.cfl))
         << ") against m = " << particle_parameters.n_particles << " particles ("
-        << particle_parameters.initialization << ", " << particle_parameters.integrator
+        << particle_parameters.initialization << ", " << to_string(particle_parameters.integrator)
         << ", eta = " << particle_parameters.step << "), output every " << interval
         << " to T = " << T << "\n\n"
         << "  " << std::setw(10) << "t" << std::setw(14) << "F pde" << std::setw(14)

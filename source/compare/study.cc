@@ -126,7 +126,7 @@ void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
   dealii::Timer wall(comm, true);
   for (const std::string &initialization : study.initializations) {
     // samples that do not depend on the seed: one run per m (unless SGD draws batches)
-    const bool deterministic = particles.integrator != "sgd" &&
+    const bool deterministic = particles.integrator != ParticleIntegrator::sgd &&
                                (initialization == "quasi-random" || initialization == "quantiles" ||
                                 initialization == "evenly spaced");
     for (const unsigned int m : study.particle_numbers)

@@ -208,12 +208,13 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
   // rank 0's own wall times: no communication in the timers, so that a run stopped by an
   // exception (an interrupt, a blow-up) still prints its summary without a collective call
   TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
-  const bool backtracking = parameters.step_control == "backtracking";
+  const bool backtracking = parameters.step_control == StepControl::backtracking;
   pcout << "  particles: m = " << parameters.n_particles << ", initialization "
-        << parameters.initialization << ", integrator " << parameters.integrator
+        << parameters.initialization << ", integrator " << to_string(parameters.integrator)
         << ", step eta = " << parameters.step << (backtracking ? " (first step; backtracking)" : "")
-        << (parameters.integrator == "sgd" ? ", batch size " + std::to_string(parameters.batch_size)
-                                           : std::string())
+        << (parameters.integrator == ParticleIntegrator::sgd
+                ? ", batch size " + std::to_string(parameters.batch_size)
+                : std::string())
         << "\n\n";
 
   ParticleStepper stepper(system, parameters);

@@ -5,6 +5,26 @@
 #include <string>
 
 namespace MeanField {
+namespace {
+const std::pair<ParticleIntegrator, const char *> integrator_names[] = {
+    {ParticleIntegrator::euler, "euler"},
+    {ParticleIntegrator::rk2, "rk2"},
+    {ParticleIntegrator::rk4, "rk4"},
+    {ParticleIntegrator::forward_backward, "forward-backward"},
+    {ParticleIntegrator::sgd, "sgd"}};
+} // namespace
+
+std::string to_string(const ParticleIntegrator integrator) {
+  for (const auto &[value, name] : integrator_names)
+    if (value == integrator)
+      return name;
+  return "?";
+}
+
+std::string to_string(const StepControl control) {
+  return control == StepControl::backtracking ? "backtracking" : "fixed";
+}
+
 using dealii::Patterns::Double;
 using dealii::Patterns::Integer;
 using dealii::Patterns::Selection;
@@ -71,9 +91,13 @@ void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
   initialization = prm.get("Initialization");
   seed = prm.get_integer("Seed");
   sphere_radius = prm.get_double("Sphere radius");
-  integrator = prm.get("Integrator");
+  const std::string integrator_name = prm.get("Integrator");
+  for (const auto &[value, name] : integrator_names)
+    if (integrator_name == name)
+      integrator = value;
   step = prm.get_double("Step");
-  step_control = prm.get("Step control");
+  step_control =
+      prm.get("Step control") == "backtracking" ? StepControl::backtracking : StepControl::fixed;
   batch_size = prm.get_integer("Batch size");
   end_time = prm.get_double("End time");
   max_iterations = prm.get_integer("Maximum number of iterations");
@@ -84,11 +108,12 @@ void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
 }
 
 void ParticleParameters::check_consistency(const Problem &problem) const {
-  require(step_control == "fixed" || integrator == "euler" || integrator == "forward-backward",
+  require(step_control == StepControl::fixed || integrator == ParticleIntegrator::euler ||
+              integrator == ParticleIntegrator::forward_backward,
           "Particles/Step control = backtracking needs Integrator = euler or forward-backward "
           "(the descent test is that of one gradient or proximal-gradient step), not " +
-              integrator + ".");
-  if (const Feature *phi = problem.objective().feature(); step_control != "fixed" && phi)
+              to_string(integrator) + ".");
+  if (const Feature *phi = problem.objective().feature(); step_control != StepControl::fixed && phi)
     require(phi->smooth(),
             "Particles/Step control = backtracking needs a feature with a Lipschitz gradient; " +
                 phi->name() +
@@ -113,7 +138,7 @@ void ParticleParameters::check_consistency(const Problem &problem) const {
               std::to_string(d) + ": use iid or sphere.");
   require(initialization != "sphere" || sphere_radius > 0,
           "Particles/Sphere radius must be positive for Initialization = sphere.");
-  if (integrator == "sgd") {
+  if (integrator == ParticleIntegrator::sgd) {
     RandomStream probe(0);
     const bool fresh = problem.sample_data(probe, 1) != nullptr;
     require(fresh || batch_size <= problem.objective().data().size(),

@@ -64,7 +64,7 @@ ParticleSystem::Diagnostics ParticleSystem::prepare_step() {
   grads.resize(n * d);
   // ∇F' = data part + ∇V; the data part alone is kept for forward–backward
   objective.data_first_variation(state, particles.points, values.data(), grads.data());
-  if (prm.integrator == "forward-backward")
+  if (prm.integrator == ParticleIntegrator::forward_backward)
     data_grads = grads;
   objective.regularizer().add_to(particles.points, values.data(), grads.data());
 
@@ -136,7 +136,7 @@ double ParticleSystem::backtracking_step(double dt) {
 
 double ParticleSystem::advance(const double limit, double &eta) {
   const double dt = std::min(eta, limit);
-  if (prm.step_control != "backtracking") {
+  if (prm.step_control != StepControl::backtracking) {
     complete_step(dt);
     return dt;
   }
@@ -190,10 +190,10 @@ void ParticleSystem::complete_step(const double dt) {
   prepared = false;
   std::vector<double> &theta = particles.points.coordinates;
   const std::size_t size = theta.size();
-  if (prm.integrator == "euler") {
+  if (prm.integrator == ParticleIntegrator::euler) {
     for (std::size_t i = 0; i < size; ++i)
       theta[i] -= dt * grads[i];
-  } else if (prm.integrator == "rk2") {
+  } else if (prm.integrator == ParticleIntegrator::rk2) {
     // Heun: θ¹ = θ + dt k₁, θ ← ½θ + ½(θ¹ + dt k(θ¹))
     std::vector<double> stage(size), k2;
     for (std::size_t i = 0; i < size; ++i)
@@ -201,7 +201,7 @@ void ParticleSystem::complete_step(const double dt) {
     velocity_at(stage, k2);
     for (std::size_t i = 0; i < size; ++i)
       theta[i] += 0.5 * dt * (-grads[i] + k2[i]);
-  } else if (prm.integrator == "rk4") {
+  } else if (prm.integrator == ParticleIntegrator::rk4) {
     std::vector<double> stage(size), k2, k3, k4;
     for (std::size_t i = 0; i < size; ++i)
       stage[i] = theta[i] - 0.5 * dt * grads[i];
@@ -214,7 +214,7 @@ void ParticleSystem::complete_step(const double dt) {
     velocity_at(stage, k4);
     for (std::size_t i = 0; i < size; ++i)
       theta[i] += dt / 6.0 * (-grads[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
-  } else if (prm.integrator == "forward-backward") {
+  } else if (prm.integrator == ParticleIntegrator::forward_backward) {
     const Regularizer &V = objective.regularizer();
     for (std::size_t j = 0; j < particles.size(); ++j) {
       double *p = particles.position(j);
@@ -222,7 +222,7 @@ void ParticleSystem::complete_step(const double dt) {
         p[i] -= dt * data_grads[j * d + i];
       V.prox(p, d, dt);
     }
-  } else if (prm.integrator == "sgd") {
+  } else if (prm.integrator == ParticleIntegrator::sgd) {
     const Objective batch = batch_objective();
     const Objective::State s = batch.evaluate(particles);
     std::vector<double> v(particles.size()), g(size);
@@ -230,7 +230,7 @@ void ParticleSystem::complete_step(const double dt) {
     for (std::size_t i = 0; i < size; ++i)
       theta[i] -= dt * g[i];
   } else
-    throw InputError("Particles/Integrator = " + prm.integrator + " is not known.");
+    throw InputError("Particles/Integrator = " + to_string(prm.integrator) + " is not known.");
   for (std::size_t j = 0; j < particles.size(); ++j)
     wrap(particles.position(j));
   current_time += dt;

@@ -7,16 +7,23 @@
 namespace MeanField {
 class Problem;
 
+/// Particles/Integrator (M7a–M7e) and Particles/Step control (M7f); to_string() gives the
+/// parameter file's spelling.
+enum class ParticleIntegrator { euler, rk2, rk4, forward_backward, sgd };
+enum class StepControl { fixed, backtracking };
+std::string to_string(ParticleIntegrator integrator);
+std::string to_string(StepControl control);
+
 /// The `Particles` subsection: the particle method of (M7).
 struct ParticleParameters {
   unsigned int n_particles; ///< m
   std::string
       initialization; ///< iid | quasi-random | quantiles | pde density | evenly spaced | sphere
   unsigned int seed;
-  double sphere_radius;     ///< r0 of `sphere`
-  std::string integrator;   ///< euler | rk2 | rk4 | forward-backward | sgd
-  double step;              ///< η, in mean-field time (the first step of `backtracking`)
-  std::string step_control; ///< fixed | backtracking
+  double sphere_radius; ///< r0 of `sphere`
+  ParticleIntegrator integrator = ParticleIntegrator::euler;
+  double step; ///< η, in mean-field time (the first step of `backtracking`)
+  StepControl step_control = StepControl::fixed;
   unsigned int batch_size;
   double end_time;
   unsigned int max_iterations;

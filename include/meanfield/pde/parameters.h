@@ -37,17 +37,17 @@ struct PdeParameters {
   std::vector<std::string> boundaries;    ///< per direction; empty: the problem's default
 
   // Discretization
-  Reconstruction reconstruction;
-  FaceVelocity face_velocity;
+  Reconstruction reconstruction = Reconstruction::first_order;
+  FaceVelocity face_velocity = FaceVelocity::exact;
   unsigned int quadrature_points; ///< Gauss points per direction for cell masses of μ0
 
   // Time stepping
-  RungeKutta integrator;
+  RungeKutta integrator = RungeKutta::ssp_rk2;
   double cfl;
   double end_time;
   unsigned int max_steps;
   double stationarity_tolerance;
-  TimeScheme scheme;
+  TimeScheme scheme = TimeScheme::explicit_runge_kutta;
   bool implicit() const { return scheme != TimeScheme::explicit_runge_kutta; }
   double step_tolerance;             ///< linearly implicit: the accuracy test's bound (0: fixed)
   double initial_step, maximum_step; ///< linearly implicit (0: the CFL step; no bound)
