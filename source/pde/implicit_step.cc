@@ -43,12 +43,7 @@ void FiniteVolumeSolver<dim>::implicit_step(const double dt) {
   const FlushSubnormals guard;
   Assert(prepared, ExcMessage("implicit_step() needs prepare_step() first"));
   AssertThrow(linear_solver, ExcMessage("implicit_step() needs Scheme = linearly implicit"));
-  prepared = false;
-  rho_previous = rho;
-  time_previous = current_time;
-  outflow_previous = outflow_local;
-  for (unsigned int i = 0; i < dim; ++i)
-    dF_frozen[i] = dF[i];
+  remember_step_start();
 
   {
     const Stopwatch watch(timings.assembly);
@@ -87,6 +82,17 @@ void FiniteVolumeSolver<dim>::implicit_step(const double dt) {
   outflow_local += dt * rate;
   current_time += dt;
   ++n_steps;
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::remember_step_start() {
+  // what undo_step() restores, and the face velocities the accuracy test (M10a) compares with
+  prepared = false;
+  rho_previous = rho;
+  time_previous = current_time;
+  outflow_previous = outflow_local;
+  for (unsigned int i = 0; i < dim; ++i)
+    dF_frozen[i] = dF[i];
 }
 
 template <int dim>
@@ -132,6 +138,7 @@ std::string FiniteVolumeSolver<dim>::linear_solver_description() const {
   template void FiniteVolumeSolver<dim>::set_up_implicit_solver();                                 \
   template void FiniteVolumeSolver<dim>::implicit_step(double);                                    \
   template void FiniteVolumeSolver<dim>::undo_step();                                              \
+  template void FiniteVolumeSolver<dim>::remember_step_start();                                    \
   template double FiniteVolumeSolver<dim>::frozen_velocity_displacement(double) const;
 MEANFIELD_INSTANTIATE(1)
 MEANFIELD_INSTANTIATE(2)

@@ -50,12 +50,7 @@ template <int dim>
 bool FiniteVolumeSolver<dim>::nonlinear_step(const double dt) {
   Assert(prepared, ExcMessage("nonlinear_step() needs prepare_step() first"));
   AssertThrow(newton, ExcMessage("nonlinear_step() needs Scheme = implicit"));
-  prepared = false;
-  rho_previous = rho;
-  time_previous = current_time;
-  outflow_previous = outflow_local;
-  for (unsigned int i = 0; i < dim; ++i)
-    dF_frozen[i] = dF[i];
+  remember_step_start();
   newton_dt = dt;
   stage = rho; // the initial guess
   // ‖G‖₂ down to its round-off floor: G's terms are of size ρ/dt and |u| ρ / h per face

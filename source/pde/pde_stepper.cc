@@ -112,7 +112,6 @@ double PdeStepper<dim>::implicit_advance(const double limit) {
     const double cosine = alignment();
     const double factor = std::min(step_factor(change), std::clamp(1.0 + cosine, 0.5, 2.0));
     if (change <= prm.step_tolerance && std::isfinite(next.residual)) {
-      velocity_change = change;
       if (dt == proposal || factor < 1.0) // (a step cut short by an output time does not grow)
         proposal = dt * std::clamp(factor, 0.5, 2.0);
       if (prm.maximum_step > 0)

@@ -291,6 +291,8 @@ private:
   /// The matrix pattern and the KSP of (M10); checks the PETSc options on the identity.
   void set_up_implicit_solver();
   void set_up_newton_solver();
+  /// The start of an implicit step: ρⁿ, t, the outflow and the face velocities of ρⁿ.
+  void remember_step_start();
   /// f(begin, end) over the interior slots, block by block.
   template <typename Function>
   void for_each_slot_block(const Function &f) const;

@@ -40,15 +40,13 @@ public:
   unsigned int last_linear_iterations() const { return last_iterations; }
   unsigned long total_linear_iterations() const { return total_iterations; }
   unsigned long rejected_steps() const { return rejected; }
-  /// The accuracy test's δ of the last accepted step (M10a).
-  double last_velocity_change() const { return velocity_change; }
 
 private:
   FiniteVolumeSolver<dim> &fv;
   PdeParameters prm;
   Diagnostics d;
   bool fresh = false; ///< the state is already prepared (by the accuracy test)
-  double F0 = 0.0, last_dt = 0.0, proposal = 0.0, velocity_change = 0.0;
+  double F0 = 0.0, last_dt = 0.0, proposal = 0.0;
   unsigned int last_iterations = 0;
   unsigned long total_iterations = 0, rejected = 0;
   dealii::PETScWrappers::MPI::Vector before, increment, last_increment;
