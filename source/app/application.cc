@@ -290,8 +290,9 @@ int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
   const auto [first, end] = ParticleSystem::local_range(
       parameters.n_particles, dealii::Utilities::MPI::this_mpi_process(comm),
       dealii::Utilities::MPI::n_mpi_processes(comm));
-  const std::string &method = parameters.initialization;
-  const bool on_box = d <= 3 && method != "evenly spaced" && method != "sphere";
+  const ParticleInitialization method = parameters.initialization;
+  const bool on_box = d <= 3 && method != ParticleInitialization::evenly_spaced &&
+                      method != ParticleInitialization::sphere;
   PointSet positions = !on_box  ? initial_particles(problem, parameters, first, end - first)
                        : d == 1 ? initial_particles_on_box<1>(config, problem, first, end - first)
                        : d == 2 ? initial_particles_on_box<2>(config, problem, first, end - first)
@@ -423,15 +424,12 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
                    const Configuration &config, const Problem &problem, MPI_Comm comm,
                    dealii::ConditionalOStream &pcout) {
   const RunParameters &run = config.run;
-  prm.enter_subsection("Problem");
-  const std::string type = prm.get("Type");
-  const std::string section = type == "sparse deconvolution" ? "Sparse deconvolution"
-                              : type == "two-layer network"  ? "Two-layer network"
-                                                             : "";
-  prm.leave_subsection();
-  require(!section.empty(), "Run mode = paper is defined for Problem/Type = sparse deconvolution "
-                            "or two-layer network (the paper's experiments), not " +
-                                type + ".");
+  const ProblemType type = problem.type();
+  require(type == ProblemType::sparse_deconvolution || type == ProblemType::two_layer_network,
+          "Run mode = paper is defined for Problem/Type = sparse deconvolution or two-layer "
+          "network (the paper's experiments), not " +
+              to_string(type) + ".");
+  const std::string section = subsection_name(type);
   require(problem.optimal_value().has_value(),
           "Run mode = paper needs a known optimum F*: sparse deconvolution with Huber width = 0 "
           "and Regularization > 0, or a two-layer network with the square loss and Weight decay "
@@ -466,10 +464,11 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
     return 0;
   }
   begin_output(prm, cl, run, problem, comm, pcout);
-  pcout << "\n  particles: " << particles.initialization << ", " << to_string(particles.integrator)
-        << ", step " << particles.step << " (" << to_string(particles.step_control)
-        << "), until t = " << particles.end_time << ", " << particles.max_iterations
-        << " steps, F - F* <= " << paper.excess_floor << " F* (F0 if F* = 0) or a stall\n";
+  pcout << "\n  particles: " << to_string(particles.initialization) << ", "
+        << to_string(particles.integrator) << ", step " << particles.step << " ("
+        << to_string(particles.step_control) << "), until t = " << particles.end_time << ", "
+        << particles.max_iterations << " steps, F - F* <= " << paper.excess_floor
+        << " F* (F0 if F* = 0) or a stall\n";
   const auto make_problem = [&](const unsigned int s) {
     seed_entry(base_seed + s);
     auto instance = create_problem(prm, comm);
@@ -497,7 +496,7 @@ int run_evaluate_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
   const std::optional<WeightedCloud> mu0 = initial_cloud(run, problem, comm);
   if (cl.check_only) {
     pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
-          << ", d = " << problem.dimension() << ", run mode " << run.run_mode << ")\n";
+          << ", d = " << problem.dimension() << ", run mode " << to_string(run.run_mode) << ")\n";
     return 0;
   }
 
@@ -537,21 +536,22 @@ int run_study_any(dealii::ParameterHandler &prm, const CommandLine &cl, const Co
   });
 }
 
-// The run modes: `Run mode` (its Selection pattern lists the same names) → what runs it.
-struct RunMode {
-  const char *name;
+// The run modes: `Run mode` → what runs it.
+struct RunModeEntry {
+  RunMode mode;
   int (*run)(dealii::ParameterHandler &, const CommandLine &, const Configuration &,
              const Problem &, MPI_Comm, dealii::ConditionalOStream &);
 };
-constexpr RunMode run_modes[] = {{"evaluate", run_evaluate_mode},   {"pde", run_pde_any},
-                                 {"particles", run_particles_mode}, {"compare", run_compare_any},
-                                 {"study", run_study_any},          {"paper", run_paper_mode}};
+constexpr RunModeEntry run_modes[] = {
+    {RunMode::evaluate, run_evaluate_mode},   {RunMode::pde, run_pde_any},
+    {RunMode::particles, run_particles_mode}, {RunMode::compare, run_compare_any},
+    {RunMode::study, run_study_any},          {RunMode::paper, run_paper_mode}};
 
-const RunMode &find_run_mode(const std::string &name) {
-  for (const RunMode &mode : run_modes)
-    if (name == mode.name)
-      return mode;
-  throw std::logic_error("no run mode " + name + " in the registry"); // the pattern lists them
+const RunModeEntry &find_run_mode(const RunMode mode) {
+  for (const RunModeEntry &entry : run_modes)
+    if (entry.mode == mode)
+      return entry;
+  throw std::logic_error("no run mode " + to_string(mode) + " in the registry");
 }
 } // namespace
 
@@ -560,12 +560,13 @@ const RunMode &find_run_mode(const std::string &name) {
 void check_petsc_command_line(const CommandLine &cl, Configuration &config) {
   if (cl.petsc_options.empty())
     return;
-  const std::string &mode = config.run.run_mode;
-  require((mode == "pde" || mode == "compare" || mode == "study") && config.pde.implicit(),
+  const RunMode mode = config.run.run_mode;
+  require((mode == RunMode::pde || mode == RunMode::compare || mode == RunMode::study) &&
+              config.pde.implicit(),
           "command line: " + cl.petsc_options +
               ": PETSc options configure the solvers of Time stepping/Scheme = linearly implicit "
               "or implicit, which this run (Run mode = " +
-              mode + ", Scheme = " + (config.pde.implicit() ? "implicit" : "explicit") +
+              to_string(mode) + ", Scheme = " + (config.pde.implicit() ? "implicit" : "explicit") +
               ") does not use.");
   parse_petsc_options(cl.petsc_options, "the command line");
   config.pde.command_line_solver_options = cl.petsc_options;

@@ -1,5 +1,6 @@
 #include <meanfield/app/parameter_file.h>
 #include <meanfield/app/parameters.h>
+#include <meanfield/base/enum_names.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/compare/comparison.h>
 #include <meanfield/compare/study.h>
@@ -18,6 +19,16 @@
 namespace MeanField {
 using namespace dealii;
 
+namespace {
+const EnumName<RunMode> run_mode_names[] = {
+    {RunMode::evaluate, "evaluate"}, {RunMode::pde, "pde"},     {RunMode::particles, "particles"},
+    {RunMode::compare, "compare"},   {RunMode::study, "study"}, {RunMode::paper, "paper"}};
+} // namespace
+
+std::string to_string(const RunMode mode) {
+  return enum_name(run_mode_names, mode);
+}
+
 void RunParameters::declare_parameters(ParameterHandler &prm) {
   prm.declare_entry(
       "Dimension", "2", Patterns::Integer(1, 1000000),
@@ -26,7 +37,7 @@ void RunParameters::declare_parameters(ParameterHandler &prm) {
       "features and potential drift: the length of Target / Stiffness). Mesh-based "
       "computations are compiled for d = 1, 2, 3.");
   prm.declare_entry(
-      "Run mode", "evaluate", Patterns::Selection("evaluate|pde|particles|compare|study|paper"),
+      "Run mode", "evaluate", Patterns::Selection(enum_selection(run_mode_names)),
       "What the run does. evaluate: build the problem, evaluate F, its R- and V-parts "
       "and the dissipation integral |grad F'|^2 d mu on the initial law mu0 "
       "(discretized on a grid, d <= 3) and on the ground-truth measure, and write "
@@ -90,7 +101,7 @@ void RunParameters::declare_parameters(ParameterHandler &prm) {
 
 void RunParameters::parse_parameters(ParameterHandler &prm) {
   dimension = prm.get_integer("Dimension");
-  run_mode = prm.get("Run mode");
+  run_mode = parse_enum("Run mode", prm.get("Run mode"), run_mode_names);
   prm.enter_subsection("Initial condition");
   initial_density = Utilities::trim(prm.get("Density"));
   function_constants = prm.get("Function constants");

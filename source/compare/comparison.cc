@@ -189,9 +189,9 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
         << (pde_parameters.implicit() ? ", linearly implicit"
                                       : ", CFL " + std::to_string(pde_parameters.cfl))
         << ") against m = " << particle_parameters.n_particles << " particles ("
-        << particle_parameters.initialization << ", " << to_string(particle_parameters.integrator)
-        << ", eta = " << particle_parameters.step << "), output every " << interval
-        << " to T = " << T << "\n\n"
+        << to_string(particle_parameters.initialization) << ", "
+        << to_string(particle_parameters.integrator) << ", eta = " << particle_parameters.step
+        << "), output every " << interval << " to T = " << T << "\n\n"
         << "  " << std::setw(10) << "t" << std::setw(14) << "F pde" << std::setw(14)
         << "F particles" << std::setw(14) << "energy gap" << std::setw(14) << "prediction"
         << std::setw(14) << "MMD" << std::setw(14) << (dim == 1 ? "W1" : "sliced W2") << "\n";

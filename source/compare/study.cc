@@ -1,3 +1,4 @@
+#include <meanfield/base/enum_names.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/interrupt.h>
 #include <meanfield/compare/study.h>
@@ -16,6 +17,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 namespace MeanField {
 using dealii::Patterns::Double;
@@ -33,11 +35,10 @@ void StudyParameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.declare_entry("Times", "", List(Double(0)),
                     "Times at which the metrics are recorded, increasing, within [0, Time "
                     "stepping/End time]. Empty: the End time only.");
-  prm.declare_entry(
-      "Initializations", "iid",
-      List(Selection("iid|quasi-random|quantiles|pde density|evenly spaced|sphere"), 1),
-      "Particle initializations to compare (values of Particles/Initialization), "
-      "comma separated, e.g. iid, quasi-random.");
+  prm.declare_entry("Initializations", "iid",
+                    List(Selection(enum_selection(initialization_names)), 1),
+                    "Particle initializations to compare (values of Particles/Initialization), "
+                    "comma separated, e.g. iid, quasi-random.");
   prm.declare_entry("Reference refinements", "1", Integer(0, 3),
                     "The PDE's own error is estimated against the same PDE on a mesh refined this "
                     "many more times (0: no estimate).");
@@ -53,7 +54,7 @@ void StudyParameters::parse_parameters(dealii::ParameterHandler &prm) {
   times = parse_double_list(prm.get("Times"), "Study/Times");
   initializations.clear();
   for (const std::string &name : dealii::Utilities::split_string_list(prm.get("Initializations")))
-    initializations.push_back(name);
+    initializations.push_back(parse_enum("Study/Initializations", name, initialization_names));
   reference_refinements = prm.get_integer("Reference refinements");
   prm.leave_subsection();
 }
@@ -73,12 +74,9 @@ void StudyParameters::check_consistency(const Problem &problem, const PdeParamet
     require(k == 0 || times[k] > times[k - 1], "Study/Times must be increasing.");
   }
   require(!initializations.empty(), "Study/Initializations is empty.");
-  for (const std::string &name : initializations) {
+  for (const ParticleInitialization initialization : initializations) {
     ParticleParameters p = particles;
-    p.initialization = name;
-    require(name == "iid" || name == "quasi-random" || name == "quantiles" ||
-                name == "pde density" || name == "evenly spaced" || name == "sphere",
-            "Study/Initializations: unknown initialization '" + name + "'.");
+    p.initialization = initialization;
     p.check_consistency(problem);
   }
 }
@@ -108,9 +106,9 @@ StatisticsTable study_table(const std::vector<StudyRecord> &records, const unsig
   table.add_column("time", "recorded time");
   add_metric_columns(table, dim, "mu_m", "mu_h");
   for (const StudyRecord &r : records)
-    table.add_row({r.initialization, static_cast<long long>(r.m), static_cast<long long>(r.seed),
-                   r.time, r.metrics.energy_gap, r.metrics.prediction_distance, r.metrics.mmd,
-                   r.metrics.wasserstein});
+    table.add_row({to_string(r.initialization), static_cast<long long>(r.m),
+                   static_cast<long long>(r.seed), r.time, r.metrics.energy_gap,
+                   r.metrics.prediction_distance, r.metrics.mmd, r.metrics.wasserstein});
   return table;
 }
 } // namespace
@@ -124,11 +122,13 @@ void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
   const unsigned int rank = dealii::Utilities::MPI::this_mpi_process(comm);
   const unsigned int n_ranks = dealii::Utilities::MPI::n_mpi_processes(comm);
   dealii::Timer wall(comm, true);
-  for (const std::string &initialization : study.initializations) {
+  for (const ParticleInitialization initialization : study.initializations) {
     // samples that do not depend on the seed: one run per m (unless SGD draws batches)
-    const bool deterministic = particles.integrator != ParticleIntegrator::sgd &&
-                               (initialization == "quasi-random" || initialization == "quantiles" ||
-                                initialization == "evenly spaced");
+    using Init = ParticleInitialization;
+    const bool deterministic =
+        particles.integrator != ParticleIntegrator::sgd &&
+        (initialization == Init::quasi_random || initialization == Init::quantiles ||
+         initialization == Init::evenly_spaced);
     for (const unsigned int m : study.particle_numbers)
       for (unsigned int s = 0; s < (deterministic ? 1 : study.n_seeds); ++s) {
         ParticleParameters p = particles;
@@ -160,7 +160,7 @@ void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
           throw RunError("Study, the particle run with m = " + std::to_string(m) + ": " +
                          error.what());
         }
-        pcout << "  " << std::setw(14) << initialization << "  m = " << std::setw(7) << m
+        pcout << "  " << std::setw(14) << to_string(initialization) << "  m = " << std::setw(7) << m
               << "  seed " << p.seed << "  MMD at t = " << snapshots.back().time << ": "
               << std::setprecision(4) << records.back().metrics.mmd << "   ("
               << std::setprecision(3) << wall.wall_time() << " s)" << std::endl;
@@ -168,16 +168,30 @@ void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
   }
 }
 
-double metric_value(const ComparisonMetrics &metrics, const std::string &name) {
-  if (name == "energy gap")
+namespace {
+const EnumName<StudyMetric> metric_names[] = {
+    {StudyMetric::energy_gap, "energy gap"},
+    {StudyMetric::prediction_distance, "prediction distance"},
+    {StudyMetric::mmd, "MMD"},
+    {StudyMetric::wasserstein, "Wasserstein"}};
+} // namespace
+
+std::string to_string(const StudyMetric metric) {
+  return enum_name(metric_names, metric);
+}
+
+double metric_value(const ComparisonMetrics &metrics, const StudyMetric metric) {
+  switch (metric) {
+  case StudyMetric::energy_gap:
     return metrics.energy_gap;
-  if (name == "prediction distance")
+  case StudyMetric::prediction_distance:
     return metrics.prediction_distance;
-  if (name == "MMD")
+  case StudyMetric::mmd:
     return metrics.mmd;
-  if (name == "Wasserstein")
+  case StudyMetric::wasserstein:
     return metrics.wasserstein;
-  throw InputError("unknown metric " + name);
+  }
+  throw std::logic_error("a study metric without a value");
 }
 
 namespace {
@@ -200,13 +214,19 @@ double slope_of(const std::vector<double> &x, const std::vector<double> &y) {
 
 std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records, const ErrorFloor &floor) {
   std::vector<SlopeFit> fits;
-  // (initialization, time) → m → values per seed, in record order
-  std::map<std::pair<std::string, double>, std::map<unsigned int, std::vector<const StudyRecord *>>>
-      groups;
+  // (initialization, time) → m → values per seed, in record order; the initializations in the
+  // order of their names (that of the study_slopes table)
+  using Key = std::pair<ParticleInitialization, double>;
+  const auto by_name = [](const Key &a, const Key &b) {
+    return std::make_pair(to_string(a.first), a.second) <
+           std::make_pair(to_string(b.first), b.second);
+  };
+  std::map<Key, std::map<unsigned int, std::vector<const StudyRecord *>>, decltype(by_name)> groups(
+      by_name);
   for (const StudyRecord &r : records)
     groups[{r.initialization, r.time}][r.m].push_back(&r);
   for (const auto &[key, by_m] : groups)
-    for (const std::string metric : {"energy gap", "prediction distance", "MMD", "Wasserstein"}) {
+    for (const StudyMetric metric : study_metrics) {
       double limit = 0.0;
       if (const auto t = floor.find(key.second); t != floor.end())
         if (const auto f = t->second.find(metric); f != t->second.end())
@@ -288,10 +308,8 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
           snapshots[k].cell_width, problem.objective(), comparison, comm);
       pde_error.add_row({times[k], static_cast<long long>(reference.n_cells()), e.energy_gap,
                          e.prediction_distance, e.mmd, e.wasserstein});
-      floor[times[k]] = {{"energy gap", e.energy_gap},
-                         {"prediction distance", e.prediction_distance},
-                         {"MMD", e.mmd},
-                         {"Wasserstein", e.wasserstein}};
+      for (const StudyMetric metric : study_metrics)
+        floor[times[k]][metric] = metric_value(e, metric);
       pcout << "    t = " << times[k] << ": energy gap " << e.energy_gap << ", MMD " << e.mmd
             << ", " << (dim == 1 ? "W1 " : "sliced W2 ") << e.wasserstein
             << "  (the floor of the particle errors)\n";
@@ -319,11 +337,12 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
                               "own error (study_pde_error)");
   pcout << "\n  log-log slopes against m (i.i.d. sampling: -1/2):\n";
   for (const SlopeFit &f : fit_slopes(records, floor)) {
-    slopes.add_row({f.initialization, f.time, f.metric, f.slope, f.spread,
+    slopes.add_row({to_string(f.initialization), f.time, to_string(f.metric), f.slope, f.spread,
                     static_cast<long long>(f.n_fitted)});
-    pcout << "    " << std::setw(14) << f.initialization << "  t = " << std::setw(6) << f.time
-          << "  " << std::setw(20) << f.metric << "  " << std::setprecision(3) << std::setw(7)
-          << f.slope << " +- " << f.spread << "  (" << f.n_fitted << " values of m above 3 x "
+    pcout << "    " << std::setw(14) << to_string(f.initialization) << "  t = " << std::setw(6)
+          << f.time << "  " << std::setw(20) << to_string(f.metric) << "  " << std::setprecision(3)
+          << std::setw(7) << f.slope << " +- " << f.spread << "  (" << f.n_fitted
+          << " values of m above 3 x "
           << "the PDE's error)\n";
   }
   table.write(run.output_directory + "/study", comm);

@@ -69,11 +69,20 @@ double LogisticLoss::risk(const std::size_t n, const double *f, const double *y,
   return R;
 }
 
-std::unique_ptr<Loss> create_loss(const std::string &name, const double scale) {
-  if (name == "square")
+std::string to_string(const LossType type) {
+  return enum_name(loss_type_names, type);
+}
+
+std::unique_ptr<Loss> create_loss(const LossType type, const double scale) {
+  if (type == LossType::square)
     return std::make_unique<SquareLoss>(scale);
-  if (name == "logistic")
-    return std::make_unique<LogisticLoss>(scale);
+  return std::make_unique<LogisticLoss>(scale);
+}
+
+std::unique_ptr<Loss> create_loss(const std::string &name, const double scale) {
+  for (const auto &[type, spelling] : loss_type_names)
+    if (name == spelling)
+      return create_loss(type, scale);
   throw InputError("Unknown loss <" + name + ">: choose square or logistic.");
 }
 } // namespace MeanField

@@ -1,3 +1,4 @@
+#include <meanfield/base/enum_names.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/interrupt.h>
 #include <meanfield/base/parallel.h>
@@ -202,7 +203,7 @@ BaselineOutcome random_features_baseline(const Problem &problem, const unsigned 
   dealii::Timer wall(MPI_COMM_SELF, true);
   ParticleParameters sampling;
   sampling.n_particles = m;
-  sampling.initialization = "iid";
+  sampling.initialization = ParticleInitialization::iid;
   sampling.seed = seed;
   sampling.sphere_radius = 1.0;
   PointSet atoms = initial_particles(problem, sampling, 0, m);
@@ -235,6 +236,15 @@ BaselineOutcome random_features_baseline(const Problem &problem, const unsigned 
   }
   outcome.wall = wall.wall_time();
   return outcome;
+}
+
+namespace {
+const EnumName<PaperMethod> method_names[] = {{PaperMethod::particles, "particles"},
+                                              {PaperMethod::random_features, "random_features"}};
+} // namespace
+
+std::string to_string(const PaperMethod method) {
+  return enum_name(method_names, method);
 }
 
 namespace {
@@ -285,7 +295,7 @@ std::vector<PaperRecord> run_instance(const Problem &problem, const double F_sta
   PaperRecord &r = records[0];
   r.seed = s;
   r.m = m;
-  r.method = "particles";
+  r.method = PaperMethod::particles;
   r.F = flow.F;
   r.F_star = F_star;
   r.certificate =
@@ -300,7 +310,7 @@ std::vector<PaperRecord> run_instance(const Problem &problem, const double F_sta
     PaperRecord b;
     b.seed = s;
     b.m = m;
-    b.method = "random features";
+    b.method = PaperMethod::random_features;
     b.F = rf.F;
     b.F_star = F_star;
     b.certificate = rf.certificate;
@@ -313,8 +323,8 @@ std::vector<PaperRecord> run_instance(const Problem &problem, const double F_sta
   return records;
 }
 
-// Every rank's records on every rank, as 10 numbers each (the two strings by their index).
-const std::vector<std::string> methods{"particles", "random features"};
+// Every rank's records on every rank, as 10 numbers each (the method by its value, the reason by
+// its index).
 const std::vector<std::string> reasons{"optimum", "stalled", "end time", "iterations", "certified"};
 
 std::vector<PaperRecord> gather_records(const std::vector<PaperRecord> &local, MPI_Comm comm) {
@@ -324,8 +334,8 @@ std::vector<PaperRecord> gather_records(const std::vector<PaperRecord> &local, M
   };
   std::vector<double> packed;
   for (const PaperRecord &r : local)
-    packed.insert(packed.end(), {double(r.seed), double(r.m), index_of(methods, r.method), r.F,
-                                 r.F_star, r.certificate, double(r.iterations), r.time,
+    packed.insert(packed.end(), {double(r.seed), double(r.m), double(static_cast<int>(r.method)),
+                                 r.F, r.F_star, r.certificate, double(r.iterations), r.time,
                                  index_of(reasons, r.reason), r.wall});
   const std::vector<double> all = gather_all(packed, comm);
   std::vector<PaperRecord> records(all.size() / width);
@@ -334,7 +344,7 @@ std::vector<PaperRecord> gather_records(const std::vector<PaperRecord> &local, M
     PaperRecord &r = records[k];
     r.seed = static_cast<unsigned int>(v[0]);
     r.m = static_cast<unsigned int>(v[1]);
-    r.method = methods.at(static_cast<std::size_t>(v[2]));
+    r.method = static_cast<PaperMethod>(static_cast<int>(v[2]));
     r.F = v[3];
     r.F_star = v[4];
     r.certificate = v[5];
@@ -361,11 +371,9 @@ run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_prob
     const double excess = r.F - r.F_star;
     std::string stop = r.reason;
     std::replace(stop.begin(), stop.end(), ' ', '_');
-    table.add_row(
-        {static_cast<long long>(r.seed), static_cast<long long>(r.m),
-         r.method == "particles" ? std::string("particles") : std::string("random_features"), r.F,
-         r.F_star, excess, r.certificate, static_cast<long long>(r.iterations), r.time, stop,
-         r.wall});
+    table.add_row({static_cast<long long>(r.seed), static_cast<long long>(r.m), to_string(r.method),
+                   r.F, r.F_star, excess, r.certificate, static_cast<long long>(r.iterations),
+                   r.time, stop, r.wall});
     table.write(run.output_directory + "/paper", comm);
   };
 
@@ -433,14 +441,14 @@ run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_prob
     });
     for (const PaperRecord &r : all) {
       add(r);
-      if (r.method == "particles")
+      if (r.method == PaperMethod::particles)
         pcout << "    m = " << std::setw(5) << r.m << "  particles: F - F* = " << std::setw(11)
               << r.F - r.F_star << " (" << r.reason << ", " << r.iterations
               << " steps, t = " << r.time << ", " << r.wall << " s)";
       else
         pcout << "   random features: F - F* = " << std::setw(11) << r.F - r.F_star << " ("
               << r.wall << " s)";
-      if (r.method != "particles" || !paper.random_features)
+      if (r.method != PaperMethod::particles || !paper.random_features)
         pcout << std::endl;
     }
   }
@@ -456,12 +464,12 @@ run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_prob
   summary.add_column("random features max", "largest F - F*, convex baseline");
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (const unsigned int m : paper.particle_numbers) {
-    std::map<std::string, std::vector<double>> excess;
+    std::map<PaperMethod, std::vector<double>> excess;
     for (const PaperRecord &r : records)
       if (r.m == m)
         excess[r.method].push_back(r.F - r.F_star);
     std::vector<StatisticsTable::Value> row{static_cast<long long>(m)};
-    for (const std::string method : {"particles", "random features"}) {
+    for (const PaperMethod method : {PaperMethod::particles, PaperMethod::random_features}) {
       const auto &v = excess[method];
       row.push_back(v.empty() ? nan : median(v));
       row.push_back(v.empty() ? nan : *std::min_element(v.begin(), v.end()));

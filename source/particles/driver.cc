@@ -210,8 +210,9 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
   TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
   const bool backtracking = parameters.step_control == StepControl::backtracking;
   pcout << "  particles: m = " << parameters.n_particles << ", initialization "
-        << parameters.initialization << ", integrator " << to_string(parameters.integrator)
-        << ", step eta = " << parameters.step << (backtracking ? " (first step; backtracking)" : "")
+        << to_string(parameters.initialization) << ", integrator "
+        << to_string(parameters.integrator) << ", step eta = " << parameters.step
+        << (backtracking ? " (first step; backtracking)" : "")
         << (parameters.integrator == ParticleIntegrator::sgd
                 ? ", batch size " + std::to_string(parameters.batch_size)
                 : std::string())

@@ -30,8 +30,9 @@ PointSet initial_particles(const Problem &problem, const ParticleParameters &par
   const unsigned int d = problem.dimension();
   const std::size_t m = parameters.n_particles;
   PointSet points(d, count);
-  const std::string &method = parameters.initialization;
-  if (method == "evenly spaced") {
+  using Init = ParticleInitialization;
+  const Init method = parameters.initialization;
+  if (method == Init::evenly_spaced) {
     // the paper's deconvolution start: positions evenly spaced on the torus, weights r = 0
     const Domain box = problem.domain();
     for (std::size_t j = 0; j < count; ++j) {
@@ -41,11 +42,11 @@ PointSet initial_particles(const Problem &problem, const ParticleParameters &par
     }
     return points;
   }
-  if (method == "sphere" || method == "iid") {
+  if (method == Init::sphere || method == Init::iid) {
     for (std::size_t j = 0; j < count; ++j) {
       RandomStream random(particle_seed(parameters.seed, first + j));
       double *theta = points[j];
-      if (method == "sphere") {
+      if (method == Init::sphere) {
         double norm2 = 0.0;
         while (norm2 == 0.0) {
           norm2 = 0.0;
@@ -64,7 +65,8 @@ PointSet initial_particles(const Problem &problem, const ParticleParameters &par
     }
     return points;
   }
-  throw InputError("Particles/Initialization = " + method + " needs a density on a box (d <= 3).");
+  throw InputError("Particles/Initialization = " + to_string(method) +
+                   " needs a density on a box (d <= 3).");
 }
 
 namespace {
@@ -111,115 +113,150 @@ struct BoxDensity {
     return v * bound < value;
   }
 };
+
+// The samplers of μ0 on the Mesh box: particles first, ..., first + count − 1 into points.
+// iid: rejection against twice the maximum of μ0 on a 64^d grid, one stream per particle.
+template <int dim>
+void sample_iid(const BoxDensity<dim> &density, const ParticleParameters &parameters,
+                const std::size_t first, const std::size_t count, PointSet &points) {
+  const double bound = density.rejection_bound();
+  for (std::size_t j = 0; j < count; ++j) {
+    RandomStream random(particle_seed(parameters.seed, first + j));
+    double u[dim];
+    unsigned long attempts = 0;
+    do {
+      for (unsigned int i = 0; i < dim; ++i)
+        u[i] = random.uniform();
+      require(++attempts < 100000000, "Initial condition/Density: rejection sampling accepts "
+                                      "nothing (is mu0 almost zero on the box?).");
+    } while (!density.accept(u, random.uniform(), bound, points[j]));
+  }
+}
+
+// quasi-random: the Halton sequence thinned by the same rejection.
+template <int dim>
+void sample_quasi_random(const BoxDensity<dim> &density, const std::size_t first,
+                         const std::size_t count, PointSet &points) {
+  // Halton in d + 1 dimensions (bases 2, 3, 5, 7): d for the proposal, one for acceptance
+  const unsigned int bases[4] = {2, 3, 5, 7};
+  const double bound = density.rejection_bound();
+  std::size_t accepted = 0;
+  double theta[dim], u[dim];
+  for (std::uint64_t i = 1; accepted < first + count; ++i) {
+    require(i < 1000000000ULL, "Initial condition/Density: quasi-random sampling accepts "
+                               "nothing (is mu0 almost zero on the box?).");
+    for (unsigned int k = 0; k < dim; ++k)
+      u[k] = halton(i, bases[k]);
+    if (!density.accept(u, halton(i, bases[dim]), bound, theta))
+      continue;
+    if (accepted >= first)
+      std::copy(theta, theta + dim, points[accepted - first]);
+    ++accepted;
+  }
+}
+
+// quantiles (d = 1): the inverse CDF at the midpoints (i − 1/2)/m.
+template <int dim>
+void sample_quantiles(const BoxDensity<dim> &density, const std::size_t m, const std::size_t first,
+                      const std::size_t count, PointSet &points) {
+  require(dim == 1, "Particles/Initialization = quantiles needs d = 1.");
+  // the CDF of μ0 at the midpoint-rule nodes of 2^16 cells, inverted linearly
+  const std::size_t n = 1 << 16;
+  const double a = density.lower[0], b = density.upper[0], h = (b - a) / n;
+  std::vector<double> cdf(n + 1, 0.0);
+  for (std::size_t k = 0; k < n; ++k) {
+    const double x = a + (k + 0.5) * h;
+    cdf[k + 1] = cdf[k] + density(&x) * h;
+  }
+  require(cdf[n] > 0, "Initial condition/Density integrates to zero on the Mesh box.");
+  for (std::size_t j = 0; j < count; ++j) {
+    const double level = cdf[n] * (first + j + 0.5) / m;
+    const std::size_t k = std::min<std::size_t>(
+        n - 1, std::upper_bound(cdf.begin(), cdf.end(), level) - cdf.begin() - 1);
+    const double slope = cdf[k + 1] - cdf[k];
+    points[j][0] = a + h * (k + (slope > 0 ? (level - cdf[k]) / slope : 0.5));
+  }
+}
+
+// pde density: a cell of the Mesh lattice by its mass, then uniform inside it.
+template <int dim>
+void sample_pde_density(const BoxDensity<dim> &density, const ParticleParameters &parameters,
+                        const PdeParameters &mesh, const std::size_t first, const std::size_t count,
+                        PointSet &points) {
+  // the finite-volume μ0: cell averages by Gauss quadrature on the Mesh lattice
+  std::vector<unsigned int> n(dim);
+  std::size_t total = 1;
+  for (unsigned int i = 0; i < dim; ++i) {
+    const unsigned int repetitions =
+        mesh.subdivisions.size() == 1 ? mesh.subdivisions[0] : mesh.subdivisions[i];
+    n[i] = repetitions << mesh.refinements;
+    total *= n[i];
+  }
+  const dealii::QGauss<dim> quadrature(mesh.quadrature_points);
+  std::vector<double> cumulative(total + 1, 0.0);
+  auto corner = [&](std::size_t c, double *lower_corner) { // cell c, axis 0 fastest
+    for (unsigned int i = 0; i < dim; ++i) {
+      lower_corner[i] =
+          density.lower[i] + (density.upper[i] - density.lower[i]) * (c % n[i]) / n[i];
+      c /= n[i];
+    }
+  };
+  double h[dim], x0[dim], theta[dim];
+  for (unsigned int i = 0; i < dim; ++i)
+    h[i] = (density.upper[i] - density.lower[i]) / n[i];
+  for (std::size_t c = 0; c < total; ++c) {
+    corner(c, x0);
+    double mass = 0.0;
+    for (unsigned int q = 0; q < quadrature.size(); ++q) {
+      for (unsigned int i = 0; i < dim; ++i)
+        theta[i] = x0[i] + h[i] * quadrature.point(q)[i];
+      const double value = density(theta);
+      require(std::isfinite(value) && value >= 0,
+              "Initial condition/Density must be finite and non-negative on the Mesh box.");
+      mass += quadrature.weight(q) * value;
+    }
+    cumulative[c + 1] = cumulative[c] + mass;
+  }
+  require(cumulative[total] > 0, "Initial condition/Density integrates to zero on the Mesh.");
+  for (std::size_t j = 0; j < count; ++j) {
+    RandomStream random(particle_seed(parameters.seed, first + j));
+    const double level = cumulative[total] * random.uniform();
+    // cumulative[c] <= level < cumulative[c + 1]: a cell of positive mass
+    const std::size_t c =
+        std::upper_bound(cumulative.begin(), cumulative.end(), level) - cumulative.begin() - 1;
+    corner(std::min(c, total - 1), x0);
+    for (unsigned int i = 0; i < dim; ++i)
+      points[j][i] = x0[i] + h[i] * random.uniform();
+  }
+}
 } // namespace
 
 template <int dim>
 PointSet initial_particles(const Problem &problem, const ParticleParameters &parameters,
                            const InitialDensity<dim> &mu0, const PdeParameters &mesh,
                            const std::size_t first, const std::size_t count) {
-  const std::string &method = parameters.initialization;
-  if (method == "evenly spaced" || method == "sphere")
+  using Init = ParticleInitialization;
+  const Init method = parameters.initialization;
+  if (method == Init::evenly_spaced || method == Init::sphere)
     return initial_particles(problem, parameters, first, count);
   const BoxDensity<dim> density{mu0, mesh.resolved_lower(problem), mesh.resolved_upper(problem)};
-  const std::size_t m = parameters.n_particles;
   PointSet points(dim, count);
-
-  if (method == "iid") {
-    const double bound = density.rejection_bound();
-    for (std::size_t j = 0; j < count; ++j) {
-      RandomStream random(particle_seed(parameters.seed, first + j));
-      double u[dim];
-      unsigned long attempts = 0;
-      do {
-        for (unsigned int i = 0; i < dim; ++i)
-          u[i] = random.uniform();
-        require(++attempts < 100000000, "Initial condition/Density: rejection sampling accepts "
-                                        "nothing (is mu0 almost zero on the box?).");
-      } while (!density.accept(u, random.uniform(), bound, points[j]));
-    }
-  } else if (method == "quasi-random") {
-    // Halton in d + 1 dimensions (bases 2, 3, 5, 7): d for the proposal, one for acceptance
-    const unsigned int bases[4] = {2, 3, 5, 7};
-    const double bound = density.rejection_bound();
-    std::size_t accepted = 0;
-    double theta[dim], u[dim];
-    for (std::uint64_t i = 1; accepted < first + count; ++i) {
-      require(i < 1000000000ULL, "Initial condition/Density: quasi-random sampling accepts "
-                                 "nothing (is mu0 almost zero on the box?).");
-      for (unsigned int k = 0; k < dim; ++k)
-        u[k] = halton(i, bases[k]);
-      if (!density.accept(u, halton(i, bases[dim]), bound, theta))
-        continue;
-      if (accepted >= first)
-        std::copy(theta, theta + dim, points[accepted - first]);
-      ++accepted;
-    }
-  } else if (method == "quantiles") {
-    require(dim == 1, "Particles/Initialization = quantiles needs d = 1.");
-    // the CDF of μ0 at the midpoint-rule nodes of 2^16 cells, inverted linearly
-    const std::size_t n = 1 << 16;
-    const double a = density.lower[0], b = density.upper[0], h = (b - a) / n;
-    std::vector<double> cdf(n + 1, 0.0);
-    for (std::size_t k = 0; k < n; ++k) {
-      const double x = a + (k + 0.5) * h;
-      cdf[k + 1] = cdf[k] + density(&x) * h;
-    }
-    require(cdf[n] > 0, "Initial condition/Density integrates to zero on the Mesh box.");
-    for (std::size_t j = 0; j < count; ++j) {
-      const double level = cdf[n] * (first + j + 0.5) / m;
-      const std::size_t k = std::min<std::size_t>(
-          n - 1, std::upper_bound(cdf.begin(), cdf.end(), level) - cdf.begin() - 1);
-      const double slope = cdf[k + 1] - cdf[k];
-      points[j][0] = a + h * (k + (slope > 0 ? (level - cdf[k]) / slope : 0.5));
-    }
-  } else if (method == "pde density") {
-    // the finite-volume μ0: cell averages by Gauss quadrature on the Mesh lattice
-    std::vector<unsigned int> n(dim);
-    std::size_t total = 1;
-    for (unsigned int i = 0; i < dim; ++i) {
-      const unsigned int repetitions =
-          mesh.subdivisions.size() == 1 ? mesh.subdivisions[0] : mesh.subdivisions[i];
-      n[i] = repetitions << mesh.refinements;
-      total *= n[i];
-    }
-    const dealii::QGauss<dim> quadrature(mesh.quadrature_points);
-    std::vector<double> cumulative(total + 1, 0.0);
-    auto corner = [&](std::size_t c, double *lower_corner) { // cell c, axis 0 fastest
-      for (unsigned int i = 0; i < dim; ++i) {
-        lower_corner[i] =
-            density.lower[i] + (density.upper[i] - density.lower[i]) * (c % n[i]) / n[i];
-        c /= n[i];
-      }
-    };
-    double h[dim], x0[dim], theta[dim];
-    for (unsigned int i = 0; i < dim; ++i)
-      h[i] = (density.upper[i] - density.lower[i]) / n[i];
-    for (std::size_t c = 0; c < total; ++c) {
-      corner(c, x0);
-      double mass = 0.0;
-      for (unsigned int q = 0; q < quadrature.size(); ++q) {
-        for (unsigned int i = 0; i < dim; ++i)
-          theta[i] = x0[i] + h[i] * quadrature.point(q)[i];
-        const double value = density(theta);
-        require(std::isfinite(value) && value >= 0,
-                "Initial condition/Density must be finite and non-negative on the Mesh box.");
-        mass += quadrature.weight(q) * value;
-      }
-      cumulative[c + 1] = cumulative[c] + mass;
-    }
-    require(cumulative[total] > 0, "Initial condition/Density integrates to zero on the Mesh.");
-    for (std::size_t j = 0; j < count; ++j) {
-      RandomStream random(particle_seed(parameters.seed, first + j));
-      const double level = cumulative[total] * random.uniform();
-      // cumulative[c] <= level < cumulative[c + 1]: a cell of positive mass
-      const std::size_t c =
-          std::upper_bound(cumulative.begin(), cumulative.end(), level) - cumulative.begin() - 1;
-      corner(std::min(c, total - 1), x0);
-      for (unsigned int i = 0; i < dim; ++i)
-        points[j][i] = x0[i] + h[i] * random.uniform();
-    }
-  } else
-    throw InputError("Particles/Initialization = " + method + " is not known.");
+  switch (method) {
+  case Init::iid:
+    sample_iid(density, parameters, first, count, points);
+    break;
+  case Init::quasi_random:
+    sample_quasi_random(density, first, count, points);
+    break;
+  case Init::quantiles:
+    sample_quantiles(density, parameters.n_particles, first, count, points);
+    break;
+  case Init::pde_density:
+    sample_pde_density(density, parameters, mesh, first, count, points);
+    break;
+  default: // evenly spaced and sphere: above
+    throw InputError("Particles/Initialization = " + to_string(method) + " is not known.");
+  }
   return points;
 }
 

@@ -1,3 +1,4 @@
+#include <meanfield/base/enum_names.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/particles/parameters.h>
 #include <meanfield/problems/problem.h>
@@ -6,23 +7,24 @@
 
 namespace MeanField {
 namespace {
-const std::pair<ParticleIntegrator, const char *> integrator_names[] = {
+const EnumName<ParticleIntegrator> integrator_names[] = {
     {ParticleIntegrator::euler, "euler"},
     {ParticleIntegrator::rk2, "rk2"},
     {ParticleIntegrator::rk4, "rk4"},
     {ParticleIntegrator::forward_backward, "forward-backward"},
     {ParticleIntegrator::sgd, "sgd"}};
+const EnumName<StepControl> step_control_names[] = {{StepControl::fixed, "fixed"},
+                                                    {StepControl::backtracking, "backtracking"}};
 } // namespace
 
-std::string to_string(const ParticleIntegrator integrator) {
-  for (const auto &[value, name] : integrator_names)
-    if (value == integrator)
-      return name;
-  return "?";
+std::string to_string(const ParticleInitialization initialization) {
+  return enum_name(initialization_names, initialization);
 }
-
+std::string to_string(const ParticleIntegrator integrator) {
+  return enum_name(integrator_names, integrator);
+}
 std::string to_string(const StepControl control) {
-  return control == StepControl::backtracking ? "backtracking" : "fixed";
+  return enum_name(step_control_names, control);
 }
 
 using dealii::Patterns::Double;
@@ -34,8 +36,7 @@ void ParticleParameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.declare_entry("Number of particles", "100", Integer(1, 100000000),
                     "m: the particle measure is mu_m = (1/m) sum_i delta_theta_i (M7).");
   prm.declare_entry(
-      "Initialization", "iid",
-      Selection("iid|quasi-random|quantiles|pde density|evenly spaced|sphere"),
+      "Initialization", "iid", Selection(enum_selection(initialization_names)),
       "How theta_i(0) is drawn from mu0 (Initial condition/Density, restricted to the Mesh box "
       "for d <= 3; the problem's own mu0 for d > 3): iid = independent samples (one random "
       "stream per particle: the same particles on any number of MPI ranks); quasi-random = "
@@ -48,7 +49,7 @@ void ParticleParameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.declare_entry("Sphere radius", "0.1", Double(0),
                     "r0 of Initialization = sphere: |theta_i(0)| = r0.");
   prm.declare_entry(
-      "Integrator", "rk2", Selection("euler|rk2|rk4|forward-backward|sgd"),
+      "Integrator", "rk2", Selection(enum_selection(integrator_names)),
       "euler = gradient descent theta <- theta - eta grad F'(mu_m)(theta); rk2 (Heun, SSP) and "
       "rk4 = Runge-Kutta in mean-field time; forward-backward = explicit step on the data term, "
       "then the prox of eta V (soft-thresholding for l1); sgd = gradient descent on a fresh "
@@ -58,7 +59,7 @@ void ParticleParameters::declare_parameters(dealii::ParameterHandler &prm) {
                     "eta: the time step in mean-field time (t = sum of the steps); with Step "
                     "control = backtracking, the first step.");
   prm.declare_entry(
-      "Step control", "fixed", Selection("fixed|backtracking"),
+      "Step control", "fixed", Selection(enum_selection(step_control_names)),
       "fixed = every step is eta; backtracking = each step is accepted only if it decreases F "
       "by at least |theta_new - theta|^2_mu / (2 eta) (the descent lemma, which holds for eta "
       "<= 1/Lipschitz), else halved and retried; after an accepted step eta grows by 1.25. "
@@ -88,16 +89,13 @@ void ParticleParameters::declare_parameters(dealii::ParameterHandler &prm) {
 void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
   prm.enter_subsection("Particles");
   n_particles = prm.get_integer("Number of particles");
-  initialization = prm.get("Initialization");
+  initialization =
+      parse_enum("Particles/Initialization", prm.get("Initialization"), initialization_names);
   seed = prm.get_integer("Seed");
   sphere_radius = prm.get_double("Sphere radius");
-  const std::string integrator_name = prm.get("Integrator");
-  for (const auto &[value, name] : integrator_names)
-    if (integrator_name == name)
-      integrator = value;
+  integrator = parse_enum("Particles/Integrator", prm.get("Integrator"), integrator_names);
   step = prm.get_double("Step");
-  step_control =
-      prm.get("Step control") == "backtracking" ? StepControl::backtracking : StepControl::fixed;
+  step_control = parse_enum("Particles/Step control", prm.get("Step control"), step_control_names);
   batch_size = prm.get_integer("Batch size");
   end_time = prm.get_double("End time");
   max_iterations = prm.get_integer("Maximum number of iterations");
@@ -121,22 +119,24 @@ void ParticleParameters::check_consistency(const Problem &problem) const {
                 "= fixed.");
   const unsigned int d = problem.dimension();
   const std::string name = problem.name();
-  require(initialization != "evenly spaced" || name == "sparse deconvolution",
+  using Init = ParticleInitialization;
+  require(initialization != Init::evenly_spaced ||
+              problem.type() == ProblemType::sparse_deconvolution,
           "Particles/Initialization = evenly spaced is the sparse-deconvolution start (x evenly "
           "spaced on the torus, r = 0); the problem is " +
               name + ".");
-  require(initialization != "sphere" || name == "two-layer network",
+  require(initialization != Init::sphere || problem.type() == ProblemType::two_layer_network,
           "Particles/Initialization = sphere is for the two-layer network; the problem is " + name +
               ".");
-  require(initialization != "quantiles" || d == 1,
+  require(initialization != Init::quantiles || d == 1,
           "Particles/Initialization = quantiles needs d = 1 (here d = " + std::to_string(d) +
               "): use iid or quasi-random.");
-  require(d <= 3 || (initialization != "quasi-random" && initialization != "pde density"),
-          "Particles/Initialization = " + initialization +
+  require(d <= 3 || (initialization != Init::quasi_random && initialization != Init::pde_density),
+          "Particles/Initialization = " + to_string(initialization) +
               " needs d <= 3 (a density on a box); "
               "here d = " +
               std::to_string(d) + ": use iid or sphere.");
-  require(initialization != "sphere" || sphere_radius > 0,
+  require(initialization != Init::sphere || sphere_radius > 0,
           "Particles/Sphere radius must be positive for Initialization = sphere.");
   if (integrator == ParticleIntegrator::sgd) {
     RandomStream probe(0);

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
 
 namespace MeanField {
 double Domain::volume() const {
@@ -57,28 +58,47 @@ std::unique_ptr<Problem> parse_and_build(dealii::ParameterHandler &prm, const st
   }
 }
 
-// The problem registry: Problem/Type, its subsection, how to declare its entries and build it.
-struct ProblemType {
-  const char *type, *section;
+// The problem registry: Problem/Type, its spelling, its subsection, how to declare its entries
+// and build it.
+struct ProblemEntry {
+  ProblemType type;
+  const char *name, *section;
   void (*declare)(dealii::ParameterHandler &);
   std::unique_ptr<Problem> (*build)(dealii::ParameterHandler &, const std::string &, MPI_Comm);
 };
 template <typename P>
-constexpr ProblemType entry(const char *type, const char *section) {
-  return {type, section, &P::Parameters::declare_parameters, &parse_and_build<P>};
+constexpr ProblemEntry entry(const ProblemType type, const char *name, const char *section) {
+  return {type, name, section, &P::Parameters::declare_parameters, &parse_and_build<P>};
 }
-const ProblemType problem_types[] = {
-    entry<SparseDeconvolution>("sparse deconvolution", "Sparse deconvolution"),
-    entry<TwoLayerNetwork>("two-layer network", "Two-layer network"),
-    entry<LinearFeatures>("linear features", "Linear features"),
-    entry<PotentialDrift>("potential drift", "Potential drift"),
+const ProblemEntry problem_types[] = {
+    entry<SparseDeconvolution>(ProblemType::sparse_deconvolution, "sparse deconvolution",
+                               "Sparse deconvolution"),
+    entry<TwoLayerNetwork>(ProblemType::two_layer_network, "two-layer network",
+                           "Two-layer network"),
+    entry<LinearFeatures>(ProblemType::linear_features, "linear features", "Linear features"),
+    entry<PotentialDrift>(ProblemType::potential_drift, "potential drift", "Potential drift"),
 };
+
+const ProblemEntry &registry_entry(const ProblemType type) {
+  for (const ProblemEntry &t : problem_types)
+    if (t.type == type)
+      return t;
+  throw std::logic_error("a problem type missing from the registry");
+}
 } // namespace
+
+std::string to_string(const ProblemType type) {
+  return registry_entry(type).name;
+}
+
+std::string subsection_name(const ProblemType type) {
+  return registry_entry(type).section;
+}
 
 void ProblemParameters::declare_parameters(dealii::ParameterHandler &prm) {
   std::string names;
-  for (const ProblemType &t : problem_types)
-    names += (names.empty() ? "" : "|") + std::string(t.type);
+  for (const ProblemEntry &t : problem_types)
+    names += (names.empty() ? "" : "|") + std::string(t.name);
   prm.enter_subsection("Problem");
   prm.declare_entry(
       "Type", "sparse deconvolution", dealii::Patterns::Selection(names),
@@ -87,7 +107,7 @@ void ProblemParameters::declare_parameters(dealii::ParameterHandler &prm) {
       "(teacher-student, d = 1 + input dimension [+1 with a bias]), linear features "
       "(exact solution E2) or potential drift (exact solution E1). Each has its own "
       "subsection below.");
-  for (const ProblemType &t : problem_types) {
+  for (const ProblemEntry &t : problem_types) {
     prm.enter_subsection(t.section);
     t.declare(prm);
     prm.leave_subsection();
@@ -97,16 +117,20 @@ void ProblemParameters::declare_parameters(dealii::ParameterHandler &prm) {
 
 void ProblemParameters::parse_parameters(dealii::ParameterHandler &prm) {
   prm.enter_subsection("Problem");
-  type = prm.get("Type");
+  const std::string name = prm.get("Type");
   prm.leave_subsection();
+  for (const ProblemEntry &t : problem_types)
+    if (name == t.name) {
+      type = t.type;
+      return;
+    }
+  throw InputError("Problem/Type = " + name + ": unknown problem."); // (the pattern)
 }
 
 std::unique_ptr<Problem> create_problem(dealii::ParameterHandler &prm, MPI_Comm communicator) {
   ProblemParameters problem;
   problem.parse_parameters(prm);
-  for (const ProblemType &t : problem_types)
-    if (problem.type == t.type)
-      return t.build(prm, t.section, communicator);
-  throw InputError("Problem/Type = " + problem.type + ": unknown problem."); // (the pattern)
+  const ProblemEntry &t = registry_entry(problem.type);
+  return t.build(prm, t.section, communicator);
 }
 } // namespace MeanField

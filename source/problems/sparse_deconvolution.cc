@@ -1,3 +1,4 @@
+#include <meanfield/base/enum_names.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/random.h>
 #include <meanfield/objective/features.h>
@@ -15,9 +16,15 @@ using dealii::Patterns::Integer;
 using dealii::Patterns::List;
 using dealii::Patterns::Selection;
 
+namespace {
+using Filter = SparseDeconvolution::Filter;
+const EnumName<Filter> filter_names[] = {{Filter::dirichlet, "Dirichlet"},
+                                         {Filter::gaussian, "Gaussian"}};
+} // namespace
+
 void SparseDeconvolution::Parameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.declare_entry(
-      "Filter", "Dirichlet", Selection("Dirichlet|Gaussian"),
+      "Filter", "Dirichlet", Selection(enum_selection(filter_names)),
       "The filter psi: the Dirichlet kernel sin((2 f_c + 1) pi u) / sin(pi u) of cutoff "
       "f_c (doc/theory.md (M8)), or the periodic Gaussian sum_p exp(-(u - p)^2 / (2 s^2)).");
   prm.declare_entry("Cutoff frequency", "7", Integer(0, 1000),
@@ -65,7 +72,7 @@ void SparseDeconvolution::Parameters::declare_parameters(dealii::ParameterHandle
 }
 
 void SparseDeconvolution::Parameters::parse_parameters(dealii::ParameterHandler &prm) {
-  filter = prm.get("Filter");
+  filter = parse_enum("Problem/Sparse deconvolution/Filter", prm.get("Filter"), filter_names);
   cutoff_frequency = prm.get_integer("Cutoff frequency");
   gaussian_width = prm.get_double("Gaussian width");
   n_samples = prm.get_integer("Number of samples");
@@ -133,8 +140,8 @@ SparseDeconvolution::SparseDeconvolution(const Parameters &parameters, MPI_Comm 
   }
 
   auto feature = std::make_shared<FourierFilterFeature>(
-      prm.filter == "Dirichlet" ? FourierFilterFeature::dirichlet(prm.cutoff_frequency)
-                                : FourierFilterFeature::gaussian(prm.gaussian_width));
+      prm.filter == Filter::dirichlet ? FourierFilterFeature::dirichlet(prm.cutoff_frequency)
+                                      : FourierFilterFeature::gaussian(prm.gaussian_width));
 
   // Observations y_k = Σ_j r*_j ψ(s_k − x*_j) + σ ε_k on the grid s_k = k/n.
   auto data = std::make_shared<Dataset>();

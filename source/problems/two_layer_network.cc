@@ -1,3 +1,4 @@
+#include <meanfield/base/enum_names.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/random.h>
 #include <meanfield/problems/two_layer_network.h>
@@ -11,9 +12,21 @@ using dealii::Patterns::Double;
 using dealii::Patterns::Integer;
 using dealii::Patterns::Selection;
 
+namespace {
+using Activation = TwoLayerFeature::Activation;
+using OutputWeights = TwoLayerNetwork::OutputWeights;
+using InputDistribution = TwoLayerNetwork::InputDistribution;
+const EnumName<Activation> activation_names[] = {{Activation::relu, "relu"},
+                                                 {Activation::sigmoid, "sigmoid"}};
+const EnumName<OutputWeights> output_weight_names[] = {{OutputWeights::random_sign, "signed"},
+                                                       {OutputWeights::positive, "positive"}};
+const EnumName<InputDistribution> input_distribution_names[] = {
+    {InputDistribution::sphere, "sphere"}, {InputDistribution::gaussian, "gaussian"}};
+} // namespace
+
 void TwoLayerNetwork::Parameters::declare_parameters(dealii::ParameterHandler &prm) {
   prm.declare_entry(
-      "Activation", "relu", Selection("relu|sigmoid"),
+      "Activation", "relu", Selection(enum_selection(activation_names)),
       "sigma in phi((a, w), x) = a sigma(w . x): relu = max(z, 0) (phi is 2-homogeneous "
       "in theta) or sigmoid = 1 / (1 + exp(-z)) (1-homogeneous in a only).");
   prm.declare_entry(
@@ -22,7 +35,7 @@ void TwoLayerNetwork::Parameters::declare_parameters(dealii::ParameterHandler &p
   prm.declare_entry("Input dimension", "2", Integer(1, 100000),
                     "d_in, the dimension of the inputs x. Parameter space has dimension "
                     "d = 1 + d_in (+1 with Bias); the PDE needs d <= 3, particles take any d.");
-  prm.declare_entry("Loss", "square", Selection("square|logistic"),
+  prm.declare_entry("Loss", "square", Selection(enum_selection(loss_type_names)),
                     "l(f, y) = (kappa / 2)(f - y)^2, or kappa log(1 + exp(-y f)) with labels "
                     "y = sign(teacher output).");
   prm.declare_entry("Loss scale", "1", Double(1e-300), "kappa, the scale of the loss.");
@@ -32,10 +45,11 @@ void TwoLayerNetwork::Parameters::declare_parameters(dealii::ParameterHandler &p
   prm.declare_entry("Number of teacher neurons", "5", Integer(1, 1000000),
                     "m0: the teacher is (1/m0) sum_j a*_j sigma(w*_j . x) with w*_j uniform on the "
                     "unit sphere.");
-  prm.declare_entry("Teacher output weights", "signed", Selection("signed|positive"),
+  prm.declare_entry("Teacher output weights", "signed",
+                    Selection(enum_selection(output_weight_names)),
                     "a*_j = +1 or -1 with probability 1/2 (signed), or a*_j = 1 (positive).");
   prm.declare_entry(
-      "Input distribution", "sphere", Selection("sphere|gaussian"),
+      "Input distribution", "sphere", Selection(enum_selection(input_distribution_names)),
       "Law of the inputs x: uniform on the unit sphere of R^d_in, or standard Gaussian.");
   prm.declare_entry("Number of samples", "1000", Integer(1, 100000000),
                     "n: number of input samples x_k, each with weight rho_k = 1/n.");
@@ -46,15 +60,18 @@ void TwoLayerNetwork::Parameters::declare_parameters(dealii::ParameterHandler &p
 }
 
 void TwoLayerNetwork::Parameters::parse_parameters(dealii::ParameterHandler &prm) {
-  activation = prm.get("Activation");
+  const std::string prefix = "Problem/Two-layer network/"; // for messages
+  activation = parse_enum(prefix + "Activation", prm.get("Activation"), activation_names);
   bias = prm.get_bool("Bias");
   input_dimension = prm.get_integer("Input dimension");
-  loss = prm.get("Loss");
+  loss = parse_enum(prefix + "Loss", prm.get("Loss"), loss_type_names);
   loss_scale = prm.get_double("Loss scale");
   weight_decay = prm.get_double("Weight decay");
   n_teacher_neurons = prm.get_integer("Number of teacher neurons");
-  teacher_output_weights = prm.get("Teacher output weights");
-  input_distribution = prm.get("Input distribution");
+  teacher_output_weights = parse_enum(prefix + "Teacher output weights",
+                                      prm.get("Teacher output weights"), output_weight_names);
+  input_distribution = parse_enum(prefix + "Input distribution", prm.get("Input distribution"),
+                                  input_distribution_names);
   n_samples = prm.get_integer("Number of samples");
   parameter_bound = prm.get_double("Parameter bound");
   seed = prm.get_integer("Seed");
@@ -88,9 +105,7 @@ TwoLayerNetwork::TwoLayerNetwork(const Parameters &parameters, MPI_Comm communic
     : prm(parameters) {
   const unsigned int p = prm.input_dimension + (prm.bias ? 1 : 0);
   const unsigned int d = p + 1;
-  const auto activation = prm.activation == "relu" ? TwoLayerFeature::Activation::relu
-                                                   : TwoLayerFeature::Activation::sigmoid;
-  feature = std::make_shared<TwoLayerFeature>(p, activation);
+  feature = std::make_shared<TwoLayerFeature>(p, prm.activation);
   RandomStream random(prm.seed);
 
   // Teacher μ* = (1/m0) Σ_j δ_{(a*_j, w*_j)}, w*_j uniform on the unit sphere of R^p.
@@ -98,7 +113,7 @@ TwoLayerNetwork::TwoLayerNetwork(const Parameters &parameters, MPI_Comm communic
   teacher = WeightedCloud(d);
   std::vector<double> theta(d);
   for (unsigned int j = 0; j < m0; ++j) {
-    theta[0] = prm.teacher_output_weights == "signed" ? random.sign() : 1.0;
+    theta[0] = prm.teacher_output_weights == OutputWeights::random_sign ? random.sign() : 1.0;
     draw(random, p, true, theta.data() + 1);
     teacher.push_back(theta.data(), 1.0 / m0);
   }
@@ -108,14 +123,15 @@ TwoLayerNetwork::TwoLayerNetwork(const Parameters &parameters, MPI_Comm communic
   data->input_dim = p;
   std::vector<double> x(p, 1.0);
   for (unsigned int k = 0; k < prm.n_samples; ++k) {
-    draw(random, prm.input_dimension, prm.input_distribution == "sphere", x.data());
+    draw(random, prm.input_dimension, prm.input_distribution == InputDistribution::sphere,
+         x.data());
     data->push_back(x.data(), 0.0, 0.0);
   }
   data->set_uniform_weights();
   std::vector<double> f(prm.n_samples, 0.0);
   feature->add_prediction(teacher, *data, f.data());
   for (unsigned int k = 0; k < prm.n_samples; ++k)
-    data->targets[k] = prm.loss == "square" ? f[k] : (f[k] >= 0 ? 1.0 : -1.0);
+    data->targets[k] = prm.loss == LossType::square ? f[k] : (f[k] >= 0 ? 1.0 : -1.0);
 
   std::shared_ptr<const Regularizer> V;
   if (prm.weight_decay > 0)
@@ -141,14 +157,15 @@ std::shared_ptr<Dataset> TwoLayerNetwork::sample_data(RandomStream &random,
   data->input_dim = p;
   std::vector<double> x(p, 1.0);
   for (std::size_t k = 0; k < count; ++k) {
-    draw(random, prm.input_dimension, prm.input_distribution == "sphere", x.data());
+    draw(random, prm.input_dimension, prm.input_distribution == InputDistribution::sphere,
+         x.data());
     data->push_back(x.data(), 0.0, 0.0);
   }
   data->set_uniform_weights();
   std::vector<double> f(count, 0.0);
   feature->add_prediction(teacher, *data, f.data());
   for (std::size_t k = 0; k < count; ++k)
-    data->targets[k] = prm.loss == "square" ? f[k] : (f[k] >= 0 ? 1.0 : -1.0);
+    data->targets[k] = prm.loss == LossType::square ? f[k] : (f[k] >= 0 ? 1.0 : -1.0);
   return data;
 }
 
@@ -178,22 +195,23 @@ std::string TwoLayerNetwork::default_initial_density() const {
 }
 
 std::optional<double> TwoLayerNetwork::optimal_value() const {
-  if (prm.loss == "square" && prm.weight_decay == 0.0)
+  if (prm.loss == LossType::square && prm.weight_decay == 0.0)
     return 0.0;
   return std::nullopt;
 }
 
 std::string TwoLayerNetwork::summary() const {
   std::ostringstream out;
-  out << "two-layer " << prm.activation << " network, d_in = " << prm.input_dimension
-      << (prm.bias ? " + bias" : "") << ", teacher of " << prm.n_teacher_neurons
-      << " neurons, n = " << prm.n_samples << " inputs (" << prm.input_distribution << "), "
-      << prm.loss << " loss, weight decay " << prm.weight_decay;
+  out << "two-layer " << enum_name(activation_names, prm.activation)
+      << " network, d_in = " << prm.input_dimension << (prm.bias ? " + bias" : "")
+      << ", teacher of " << prm.n_teacher_neurons << " neurons, n = " << prm.n_samples
+      << " inputs (" << enum_name(input_distribution_names, prm.input_distribution) << "), "
+      << to_string(prm.loss) << " loss, weight decay " << prm.weight_decay;
   return out.str();
 }
 Problem::ConvexBaseline TwoLayerNetwork::convex_baseline() const {
   ConvexBaseline baseline;
-  if (prm.weight_decay != 0.0 || prm.loss != "square") {
+  if (prm.weight_decay != 0.0 || prm.loss != LossType::square) {
     baseline.unavailable = "the random-features baseline of a two-layer network is least squares "
                            "in the output weights: it needs the square loss and Weight decay = 0.";
     return baseline;

@@ -117,20 +117,23 @@ TEST(Study, SlopesOfIidAndQuasiRandomParticles) {
   study_particles(*pde.problem, *pde.mu0, pde.pde, particles, comparison, study, snapshots,
                   MPI_COMM_SELF, quiet, records);
   const std::vector<SlopeFit> fits = fit_slopes(records);
-  auto slope = [&](const std::string &initialization, const std::string &metric) {
+  using Init = ParticleInitialization;
+  auto slope = [&](const Init initialization, const StudyMetric metric) {
     for (const SlopeFit &f : fits)
       if (f.initialization == initialization && f.metric == metric)
         return f.slope;
-    ADD_FAILURE() << "no fit for " << initialization << ", " << metric;
+    ADD_FAILURE() << "no fit for " << to_string(initialization) << ", " << to_string(metric);
     return 0.0;
   };
-  for (const std::string metric : {"MMD", "Wasserstein", "energy gap"}) {
-    EXPECT_GE(slope("iid", metric), -0.65) << metric;
-    EXPECT_LE(slope("iid", metric), -0.35) << metric;
+  for (const StudyMetric metric :
+       {StudyMetric::mmd, StudyMetric::wasserstein, StudyMetric::energy_gap}) {
+    EXPECT_GE(slope(Init::iid, metric), -0.65) << to_string(metric);
+    EXPECT_LE(slope(Init::iid, metric), -0.35) << to_string(metric);
   }
-  for (const std::string metric : {"MMD", "Wasserstein"}) {
-    EXPECT_LT(slope("quasi-random", metric), slope("iid", metric) - 0.15) << metric;
-    EXPECT_LT(slope("quantiles", metric), slope("iid", metric) - 0.3) << metric;
+  for (const StudyMetric metric : {StudyMetric::mmd, StudyMetric::wasserstein}) {
+    EXPECT_LT(slope(Init::quasi_random, metric), slope(Init::iid, metric) - 0.15)
+        << to_string(metric);
+    EXPECT_LT(slope(Init::quantiles, metric), slope(Init::iid, metric) - 0.3) << to_string(metric);
   }
 }
 

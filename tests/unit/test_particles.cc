@@ -51,8 +51,9 @@ struct ParticleSetup {
 
   PointSet positions(const std::size_t first, const std::size_t count) {
     const unsigned int d = problem->dimension();
-    const std::string &method = parameters.initialization;
-    if (d > 3 || method == "evenly spaced" || method == "sphere")
+    const ParticleInitialization method = parameters.initialization;
+    if (d > 3 || method == ParticleInitialization::evenly_spaced ||
+        method == ParticleInitialization::sphere)
       return initial_particles(*problem, parameters, first, count);
     PdeParameters mesh;
     mesh.parse_parameters(prm);

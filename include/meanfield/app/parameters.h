@@ -8,13 +8,17 @@
 namespace MeanField {
 class Problem;
 
+/// Run mode: what the run does; to_string() gives the parameter file's spelling.
+enum class RunMode { evaluate, pde, particles, compare, study, paper };
+std::string to_string(RunMode mode);
+
 /**
  * The top-level entries and the subsections that are not owned by a module:
  * `Dimension`, `Run mode`, `Initial condition`, `Evaluation` and `Output`.
  */
 struct RunParameters {
   unsigned int dimension;
-  std::string run_mode;
+  RunMode run_mode = RunMode::evaluate;
   std::string initial_density;
   std::string function_constants;
   unsigned int evaluation_points;

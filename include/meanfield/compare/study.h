@@ -13,7 +13,7 @@ struct StudyParameters {
   std::vector<unsigned int> particle_numbers; ///< m, increasing
   unsigned int n_seeds;
   std::vector<double> times; ///< where the metrics are recorded; empty: the End time
-  std::vector<std::string> initializations;
+  std::vector<ParticleInitialization> initializations;
   unsigned int reference_refinements; ///< the PDE's error: against a mesh refined this often
 
   static void declare_parameters(dealii::ParameterHandler &prm);
@@ -33,17 +33,24 @@ struct PdeSnapshot {
 
 /// One particle run of a study at one recorded time.
 struct StudyRecord {
-  std::string initialization;
+  ParticleInitialization initialization;
   unsigned int m, seed;
   double time;
   ComparisonMetrics metrics;
 };
 
+/// The four ComparisonMetrics a study fits slopes to, in table order; to_string() gives the name
+/// of the `study_slopes` table ("energy gap", "prediction distance", "MMD", "Wasserstein").
+enum class StudyMetric { energy_gap, prediction_distance, mmd, wasserstein };
+constexpr StudyMetric study_metrics[] = {StudyMetric::energy_gap, StudyMetric::prediction_distance,
+                                         StudyMetric::mmd, StudyMetric::wasserstein};
+std::string to_string(StudyMetric metric);
+
 /// A fitted log–log slope of one metric against m.
 struct SlopeFit {
-  std::string initialization;
+  ParticleInitialization initialization;
   double time;
-  std::string metric;
+  StudyMetric metric;
   double slope;  ///< least squares of log(mean over seeds) against log m
   double spread; ///< standard deviation of the per-seed slopes (0 for deterministic samples)
   unsigned int n_fitted; ///< values of m above the floor, used in the fit
@@ -64,11 +71,11 @@ void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
                      const std::vector<PdeSnapshot> &snapshots, MPI_Comm comm,
                      dealii::ConditionalOStream &pcout, std::vector<StudyRecord> &records);
 
-/// The metric named "energy gap", "prediction distance", "MMD" or "Wasserstein" of a record.
-double metric_value(const ComparisonMetrics &metrics, const std::string &name);
+/// The value of @p metric in @p metrics.
+double metric_value(const ComparisonMetrics &metrics, StudyMetric metric);
 
-/// The PDE's own error per recorded time, per metric name (the floor of the particle errors).
-using ErrorFloor = std::map<double, std::map<std::string, double>>;
+/// The PDE's own error per recorded time, per metric (the floor of the particle errors).
+using ErrorFloor = std::map<double, std::map<StudyMetric, double>>;
 
 /**
  * Log–log slopes of every metric against m, per initialization and time, over the values of m

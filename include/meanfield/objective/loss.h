@@ -1,5 +1,7 @@
 #pragma once
 
+#include <meanfield/base/enum_names.h>
+
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -62,6 +64,13 @@ private:
   double kappa;
 };
 
-/// "square" or "logistic"; throws InputError otherwise.
+/// The losses above, by their names ("square", "logistic"); to_string() gives the name.
+enum class LossType { square, logistic };
+inline constexpr EnumName<LossType> loss_type_names[] = {{LossType::square, "square"},
+                                                         {LossType::logistic, "logistic"}};
+std::string to_string(LossType type);
+
+std::unique_ptr<Loss> create_loss(LossType type, double scale = 1.0);
+/// The loss named "square" or "logistic"; throws InputError otherwise.
 std::unique_ptr<Loss> create_loss(const std::string &name, double scale = 1.0);
 } // namespace MeanField

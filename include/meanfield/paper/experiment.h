@@ -70,10 +70,15 @@ struct BaselineOutcome {
 BaselineOutcome random_features_baseline(const Problem &problem, unsigned int m, unsigned int seed,
                                          double tolerance);
 
+/// The two methods of Run mode = paper; to_string() gives the `method` column of the `paper`
+/// table ("particles", "random_features").
+enum class PaperMethod { particles, random_features };
+std::string to_string(PaperMethod method);
+
 /// One row of the `paper` table.
 struct PaperRecord {
   unsigned int seed = 0, m = 0;
-  std::string method; ///< "particles" or "random features"
+  PaperMethod method = PaperMethod::particles;
   double F = 0.0, F_star = 0.0, certificate = 0.0, time = 0.0, wall = 0.0;
   unsigned long iterations = 0;
   std::string reason;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <meanfield/base/enum_names.h>
+
 #include <deal.II/base/parameter_handler.h>
 
 #include <string>
@@ -7,18 +9,34 @@
 namespace MeanField {
 class Problem;
 
-/// Particles/Integrator (M7a–M7e) and Particles/Step control (M7f); to_string() gives the
-/// parameter file's spelling.
+/// Particles/Initialization, Particles/Integrator (M7a–M7e) and Particles/Step control (M7f);
+/// to_string() gives the parameter file's spelling.
+enum class ParticleInitialization {
+  iid,
+  quasi_random,
+  quantiles,
+  pde_density,
+  evenly_spaced,
+  sphere
+};
 enum class ParticleIntegrator { euler, rk2, rk4, forward_backward, sgd };
 enum class StepControl { fixed, backtracking };
+std::string to_string(ParticleInitialization initialization);
 std::string to_string(ParticleIntegrator integrator);
 std::string to_string(StepControl control);
+/// The spellings of Particles/Initialization (also those of Study/Initializations).
+inline constexpr EnumName<ParticleInitialization> initialization_names[] = {
+    {ParticleInitialization::iid, "iid"},
+    {ParticleInitialization::quasi_random, "quasi-random"},
+    {ParticleInitialization::quantiles, "quantiles"},
+    {ParticleInitialization::pde_density, "pde density"},
+    {ParticleInitialization::evenly_spaced, "evenly spaced"},
+    {ParticleInitialization::sphere, "sphere"}};
 
 /// The `Particles` subsection: the particle method of (M7).
 struct ParticleParameters {
   unsigned int n_particles; ///< m
-  std::string
-      initialization; ///< iid | quasi-random | quantiles | pde density | evenly spaced | sphere
+  ParticleInitialization initialization = ParticleInitialization::iid;
   unsigned int seed;
   double sphere_radius; ///< r0 of `sphere`
   ParticleIntegrator integrator = ParticleIntegrator::euler;

@@ -23,7 +23,7 @@ public:
 
   PotentialDrift(const Parameters &parameters, MPI_Comm communicator);
 
-  std::string name() const override { return "potential drift"; }
+  ProblemType type() const override { return ProblemType::potential_drift; }
   std::vector<std::string> coordinate_names() const override;
   Domain domain() const override;
   std::string default_initial_density() const override;
@@ -63,7 +63,7 @@ public:
 
   LinearFeatures(const Parameters &parameters, MPI_Comm communicator);
 
-  std::string name() const override { return "linear features"; }
+  ProblemType type() const override { return ProblemType::linear_features; }
   std::vector<std::string> coordinate_names() const override;
   Domain domain() const override;
   std::string default_initial_density() const override;

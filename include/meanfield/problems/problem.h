@@ -12,6 +12,18 @@
 #include <vector>
 
 namespace MeanField {
+/// Problem/Type: the problems of doc/theory.md §3; to_string() gives the parameter file's spelling
+/// (also Problem::name()).
+enum class ProblemType {
+  sparse_deconvolution,
+  two_layer_network,
+  linear_features,
+  potential_drift
+};
+std::string to_string(ProblemType type);
+/// The subsection of `Problem` that holds the entries of @p type ("Sparse deconvolution").
+std::string subsection_name(ProblemType type);
+
 /**
  * An affine map Φ(θ) = diag(scale) θ + shift. The flows of both exact solutions E1 and E2
  * (doc/theory.md §3.3) are of this form, so the exact density at time t is the push-forward
@@ -49,7 +61,9 @@ class Problem {
 public:
   virtual ~Problem() = default;
 
-  virtual std::string name() const = 0;
+  virtual ProblemType type() const = 0;
+  /// Problem/Type's spelling of type(): "sparse deconvolution", for messages.
+  std::string name() const { return to_string(type()); }
 
   /// d, the dimension of parameter space.
   unsigned int dimension() const { return objective_->n_parameters(); }
@@ -143,7 +157,7 @@ protected:
 
 /// The `Problem` subsection: the problem type and each problem's own parameters.
 struct ProblemParameters {
-  std::string type;
+  ProblemType type = ProblemType::sparse_deconvolution;
 
   static void declare_parameters(dealii::ParameterHandler &prm);
   void parse_parameters(dealii::ParameterHandler &prm);

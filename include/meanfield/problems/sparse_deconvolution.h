@@ -13,8 +13,11 @@ namespace MeanField {
  */
 class SparseDeconvolution : public Problem {
 public:
+  /// The filter ψ: the Dirichlet kernel ("Dirichlet") or the periodic Gaussian ("Gaussian").
+  enum class Filter { dirichlet, gaussian };
+
   struct Parameters {
-    std::string filter;
+    Filter filter = Filter::dirichlet;
     unsigned int cutoff_frequency;
     double gaussian_width;
     unsigned int n_samples;
@@ -39,7 +42,7 @@ public:
 
   SparseDeconvolution(const Parameters &parameters, MPI_Comm communicator);
 
-  std::string name() const override { return "sparse deconvolution"; }
+  ProblemType type() const override { return ProblemType::sparse_deconvolution; }
   std::vector<std::string> coordinate_names() const override { return {"x", "r"}; }
   Domain domain() const override;
   std::string default_initial_density() const override;

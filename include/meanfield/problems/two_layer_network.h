@@ -1,6 +1,7 @@
 #pragma once
 
 #include <meanfield/objective/features.h>
+#include <meanfield/objective/loss.h>
 #include <meanfield/problems/problem.h>
 
 namespace MeanField {
@@ -17,16 +18,21 @@ namespace MeanField {
  */
 class TwoLayerNetwork : public Problem {
 public:
+  /// Teacher output weights: a*_j = ±1 at random ("signed") or 1 ("positive").
+  enum class OutputWeights { random_sign, positive };
+  /// Input distribution: uniform on the unit sphere ("sphere") or standard Gaussian ("gaussian").
+  enum class InputDistribution { sphere, gaussian };
+
   struct Parameters {
-    std::string activation;
+    TwoLayerFeature::Activation activation = TwoLayerFeature::Activation::relu;
     bool bias;
     unsigned int input_dimension;
-    std::string loss;
+    LossType loss = LossType::square;
     double loss_scale;
     double weight_decay;
     unsigned int n_teacher_neurons;
-    std::string teacher_output_weights;
-    std::string input_distribution;
+    OutputWeights teacher_output_weights = OutputWeights::random_sign;
+    InputDistribution input_distribution = InputDistribution::sphere;
     unsigned int n_samples;
     double parameter_bound;
     unsigned int seed;
@@ -39,7 +45,7 @@ public:
 
   TwoLayerNetwork(const Parameters &parameters, MPI_Comm communicator);
 
-  std::string name() const override { return "two-layer network"; }
+  ProblemType type() const override { return ProblemType::two_layer_network; }
   std::vector<std::string> coordinate_names() const override;
   Domain domain() const override;
   std::string default_initial_density() const override;
