@@ -47,6 +47,38 @@ void FiniteVolumeSolver<dim>::set_up_newton_solver() {
 }
 
 template <int dim>
+bool FiniteVolumeSolver<dim>::accept_newton_solution(const double dt, const double residual_norm) {
+  // The root ρ* of G is non-negative; the Newton solution x is within ‖x − ρ*‖₂ ≲ ‖J⁻¹‖ ‖G(x)‖₂
+  // of it, ‖J⁻¹‖ ~ Δt (J = I/Δt + A, A an M-matrix with vanishing column sums, plus the kernel
+  // part). A negative part within 10 Δt ‖G(x)‖₂ is Newton's error: clipping it is the projection
+  // onto ρ ≥ 0, which only brings x closer to ρ* (the mass is restored after). More is a failed
+  // step.
+  double negative_squared = 0, largest = 0;
+  bool finite = true;
+  {
+    const OwnedValuesRead x(stage);
+    for (unsigned int c = 0; c < n_owned; ++c) {
+      const double value = x.data()[c];
+      finite = finite && std::isfinite(value);
+      negative_squared += value < 0 ? value * value : 0.0;
+      largest = std::max(largest, value);
+    }
+  }
+  if (Utilities::MPI::min(finite ? 1 : 0, comm) == 0)
+    return false;
+  const double negative = std::sqrt(Utilities::MPI::sum(negative_squared, comm));
+  const double floor = 1e-12 * std::max(Utilities::MPI::max(largest, comm), 1.0);
+  if (negative > 10 * dt * residual_norm + floor)
+    return false;
+  if (negative > 0) {
+    OwnedValues x(stage);
+    for (unsigned int c = 0; c < n_owned; ++c)
+      x.data()[c] = std::max(x.data()[c], 0.0);
+  }
+  return true;
+}
+
+template <int dim>
 bool FiniteVolumeSolver<dim>::nonlinear_step(const double dt) {
   Assert(prepared, ExcMessage("nonlinear_step() needs prepare_step() first"));
   AssertThrow(newton, ExcMessage("nonlinear_step() needs Scheme = implicit"));
@@ -66,11 +98,7 @@ bool FiniteVolumeSolver<dim>::nonlinear_step(const double dt) {
   }
   last_newton_iterations = outcome.newton_iterations;
   last_linear_iterations = outcome.linear_iterations;
-  PetscReal min_density = 0, max_density = 0;
-  VecMin(stage, nullptr, &min_density);
-  VecMax(stage, nullptr, &max_density);
-  if (!outcome.converged || !std::isfinite(min_density + max_density) ||
-      min_density < -1e-12 * std::max(max_density, 1.0)) {
+  if (!outcome.converged || !accept_newton_solution(dt, outcome.residual_norm)) {
     rho = rho_previous;
     return false;
   }
@@ -96,7 +124,8 @@ bool FiniteVolumeSolver<dim>::nonlinear_step(const double dt) {
 
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \
   template void FiniteVolumeSolver<dim>::set_up_newton_solver();                                   \
-  template bool FiniteVolumeSolver<dim>::nonlinear_step(double);
+  template bool FiniteVolumeSolver<dim>::nonlinear_step(double);                                   \
+  template bool FiniteVolumeSolver<dim>::accept_newton_solution(double, double);
 MEANFIELD_INSTANTIATE(1)
 MEANFIELD_INSTANTIATE(2)
 MEANFIELD_INSTANTIATE(3)

@@ -119,8 +119,8 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
       "hypre -ksp_rtol 1e-10 -ksp_monitor. Defaults: -ksp_type gmres, block Jacobi with ILU(0) "
       "(ILU(0) on one rank), -ksp_rtol 1e-12. Implicit: PETSc options of the Newton solver and "
       "its Krylov solver, e.g. -snes_monitor -snes_linesearch_type basic -ksp_rtol 1e-3; "
-      "defaults: -snes_type newtonls, -snes_rtol 1e-8, -snes_max_it 50, -ksp_type gmres, "
-      "-ksp_rtol 1e-4, -pc_type jacobi. The same options on the command line, after the "
+      "defaults: -snes_type newtonls, -snes_rtol 1e-4, -snes_max_it 50, -ksp_type gmres, "
+      "-ksp_rtol 1e-2, -pc_type jacobi. The same options on the command line, after the "
       "parameter file, override these.");
   prm.leave_subsection();
 }

@@ -109,8 +109,9 @@ public:
   /**
    * The backward Euler step (M10b) of length @p dt from the prepared state: ρⁿ⁺¹ with
    * (ρⁿ⁺¹ − ρⁿ)/dt = L(ρⁿ⁺¹), the face velocities those of ρⁿ⁺¹, by Newton–Krylov. Returns
-   * false, with the state restored, when Newton does not converge or the result is negative
-   * beyond round-off (the caller retries shorter). Collective.
+   * false, with the state restored, when Newton does not converge or the result has a negative
+   * part beyond Newton's error (the caller retries shorter); a negative part within it is
+   * clipped. Collective.
    */
   bool nonlinear_step(double dt);
 
@@ -291,6 +292,9 @@ private:
   /// The matrix pattern and the KSP of (M10); checks the PETSc options on the identity.
   void set_up_implicit_solver();
   void set_up_newton_solver();
+  /// Whether the Newton solution in `stage` (‖G‖₂ = @p residual_norm) is finite and its
+  /// negative part within Newton's error; if so, that part is clipped to 0 (M10b).
+  bool accept_newton_solution(double dt, double residual_norm);
   /// The start of an implicit step: ρⁿ, t, the outflow and the face velocities of ρⁿ.
   void remember_step_start();
   /// f(begin, end) over the interior slots, block by block.

@@ -16,8 +16,11 @@ namespace MeanField {
  * linearly implicit matrix I/Δt + A(u(x)) at the Newton iterate x (M10), with Jacobi (on the
  * 128² deconvolution run 3.1 s to stationarity against 3.9 s with block Jacobi / ILU(0), whose
  * factorization per Newton iteration costs more than the Krylov iterations it saves).
- * Defaults: newtonls, GMRES with relative tolerance 1e-4 per Newton step, ‖G‖ reduced by 1e-8 (far
- * below the O(Δt) error of the step; 2.6 s against 2.85 s with 1e-10 on that run) or below its
+ * Defaults: newtonls, GMRES with relative tolerance 1e-2 per Newton iteration (inexact Newton:
+ * linear convergence at about that rate), ‖G‖ reduced by 1e-4 (the solution is then within
+ * ~1e-4 of the step's change of the exact root, far below the O(Δt) error of the step; on the
+ * 128² deconvolution run 2.7× fewer F' evaluations to stationarity than 1e-8 with GMRES to 1e-4)
+ * or below its
  * round-off floor (the caller's absolute tolerance). Options from Time stepping/Linear solver
  * options and the command line (-snes_*, -ksp_*, -pc_*) come after these defaults.
  */
@@ -42,7 +45,8 @@ public:
   struct Outcome {
     bool converged = false;
     unsigned int newton_iterations = 0, linear_iterations = 0;
-    std::string reason; ///< SNES's converged or diverged reason
+    double residual_norm = 0; ///< ‖G(x)‖₂ at the returned x
+    std::string reason;       ///< SNES's converged or diverged reason
   };
   /// x ← the root of G, from the initial guess in x, with ‖G‖ below @p absolute_tolerance or
   /// reduced by the relative tolerance. Collective.
