@@ -113,38 +113,67 @@ struct Lattice {
     return key;
   }
 };
-} // namespace
+
+/// Every local (owned or ghost) cell: its local index by lattice key, its global index, and
+/// the lattice bounding box of the owned ones.
+template <int dim>
+struct LocalCells {
+  std::unordered_map<long, int> at_key;
+  std::vector<types::global_dof_index> global_of;
+  std::array<long, dim> lowest, highest;
+};
 
 template <int dim>
-void FiniteVolumeSolver<dim>::build_slots(const std::map<types::global_dof_index, int> &local_of) {
-  const std::vector<Kink> kinks = the_problem.kinks();
-  const Lattice<dim> lattice{lattice_cells, lower, upper, boundary, kinks, h};
-  // Every local cell's lattice index and global index; the owned ones' bounding box.
-  std::unordered_map<long, int> cell_at;
-  std::vector<types::global_dof_index> global_of(n_local);
-  std::array<long, dim> lowest, highest;
-  lowest.fill(std::numeric_limits<long>::max());
-  highest.fill(std::numeric_limits<long>::min());
+LocalCells<dim> index_local_cells(const DoFHandler<dim> &dof_handler,
+                                  const std::map<types::global_dof_index, int> &local_of,
+                                  const Lattice<dim> &lattice, const unsigned int n_owned,
+                                  const std::array<double, dim> &inverse_h) {
+  LocalCells<dim> cells;
+  cells.global_of.resize(local_of.size());
+  cells.lowest.fill(std::numeric_limits<long>::max());
+  cells.highest.fill(std::numeric_limits<long>::min());
   std::vector<types::global_dof_index> index(1);
   for (const auto &cell : dof_handler.active_cell_iterators()) {
     if (!cell->is_locally_owned() && !cell->is_ghost())
       continue;
     cell->get_dof_indices(index);
     const int c = local_of.at(index[0]);
-    global_of[c] = index[0];
+    cells.global_of[c] = index[0];
     std::array<long, dim> k;
     const Point<dim> centre = cell->center();
     for (unsigned int i = 0; i < dim; ++i) {
-      k[i] = static_cast<long>(std::floor((centre[i] - lower[i]) * inverse_h[i]));
-      AssertThrow(std::abs(cell->extent_in_direction(i) - h[i]) < 1e-8 * h[i],
+      k[i] = static_cast<long>(std::floor((centre[i] - lattice.lower[i]) * inverse_h[i]));
+      AssertThrow(std::abs(cell->extent_in_direction(i) - lattice.h[i]) < 1e-8 * lattice.h[i],
                   ExcMessage("the finite-volume mesh must be a uniform box"));
       if (c < static_cast<int>(n_owned)) {
-        lowest[i] = std::min(lowest[i], k[i]);
-        highest[i] = std::max(highest[i], k[i]);
+        cells.lowest[i] = std::min(cells.lowest[i], k[i]);
+        cells.highest[i] = std::max(cells.highest[i], k[i]);
       }
     }
-    cell_at[lattice.key(k)] = c;
+    cells.at_key[lattice.key(k)] = c;
   }
+  return cells;
+}
+
+/// Maximal runs of consecutive slots of consecutive owned cells: {first slot, first cell, length}.
+std::vector<std::array<unsigned int, 3>> contiguous_runs(const std::vector<unsigned int> &slot) {
+  std::vector<std::array<unsigned int, 3>> runs;
+  for (unsigned int c = 0; c < slot.size(); ++c)
+    if (c > 0 && slot[c] == slot[c - 1] + 1)
+      ++runs.back()[2];
+    else
+      runs.push_back({{slot[c], c, 1}});
+  return runs;
+}
+} // namespace
+
+template <int dim>
+void FiniteVolumeSolver<dim>::build_slots(const std::map<types::global_dof_index, int> &local_of) {
+  const std::vector<Kink> kinks = the_problem.kinks();
+  const Lattice<dim> lattice{lattice_cells, lower, upper, boundary, kinks, h};
+  const LocalCells<dim> cells =
+      index_local_cells<dim>(dof_handler, local_of, lattice, n_owned, inverse_h);
+  const auto &[cell_at, global_of, lowest, highest] = cells;
 
   // The patch: the bounding box, one layer wider on each side (empty without owned cells).
   patch_size = n_owned > 0 ? 1 : 0;
@@ -209,12 +238,7 @@ void FiniteVolumeSolver<dim>::build_slots(const std::map<types::global_dof_index
       }
     }
   }
-  owned_runs.clear();
-  for (unsigned int c = 0; c < n_owned; ++c)
-    if (c > 0 && owned_slot[c] == owned_slot[c - 1] + 1)
-      ++owned_runs.back()[2];
-    else
-      owned_runs.push_back({{owned_slot[c], c, 1}});
+  owned_runs = contiguous_runs(owned_slot);
 }
 
 template <int dim>

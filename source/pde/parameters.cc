@@ -10,19 +10,26 @@
 #include <sstream>
 
 namespace MeanField {
+std::string to_string(const BoundaryType b) {
+  return enum_name(boundary_names, b);
+}
+std::string to_string(const TimeScheme s) {
+  return enum_name(scheme_names, s);
+}
 std::string to_string(const Reconstruction r) {
-  return r == Reconstruction::minmod ? "minmod" : "first order";
+  return enum_name(reconstruction_names, r);
 }
 std::string to_string(const FaceVelocity v) {
-  return v == FaceVelocity::exact ? "exact" : "discrete gradient";
+  return enum_name(face_velocity_names, v);
 }
 std::string to_string(const RungeKutta i) {
-  return i == RungeKutta::euler ? "euler" : i == RungeKutta::ssp_rk2 ? "ssp-rk2" : "ssp-rk3";
+  return enum_name(runge_kutta_names, i);
 }
 
 using namespace dealii;
 
-void PdeParameters::declare_parameters(ParameterHandler &prm) {
+namespace {
+void declare_mesh(ParameterHandler &prm) {
   prm.enter_subsection("Mesh");
   prm.declare_entry(
       "Subdivisions", "16", Patterns::List(Patterns::Integer(1, 100000), 1, 3),
@@ -43,21 +50,23 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
                     "(shifted like Lower bounds where V has a kink).");
   prm.declare_entry(
       "Boundary conditions", "",
-      Patterns::List(Patterns::Selection("periodic|no-flux|outflow"), 0, 3),
+      Patterns::List(Patterns::Selection(enum_selection(boundary_names)), 0, 3),
       "One per direction: periodic (only where the problem is periodic, e.g. the position x of "
       "sparse deconvolution), no-flux (zero normal flux: mass stays in the box), or outflow "
       "(mass leaving through the boundary is removed, counted and reported in the statistics). "
       "Empty: periodic where the problem is periodic, no-flux elsewhere.");
   prm.leave_subsection();
+}
 
+void declare_discretization(ParameterHandler &prm) {
   prm.enter_subsection("Discretization");
   prm.declare_entry(
-      "Reconstruction", "minmod", Patterns::Selection("first order|minmod"),
+      "Reconstruction", "minmod", Patterns::Selection(enum_selection(reconstruction_names)),
       "Face values of the density for the upwind flux (doc/theory.md §4): first order (the cell "
       "average; positive for CFL <= 1) or MUSCL with the minmod limiter (second order "
       "on smooth solutions; positive for CFL <= 1/2).");
   prm.declare_entry(
-      "Face velocity", "exact", Patterns::Selection("exact|discrete gradient"),
+      "Face velocity", "exact", Patterns::Selection(enum_selection(face_velocity_names)),
       "u_f = -grad F'(theta_f) . n_f at the face centre (exact: the kernel's analytic "
       "gradient), or -(F'(theta_N) - F'(theta_P)) / |theta_N - theta_P| between the "
       "two cell centres (discrete gradient: gives a discrete energy-dissipation law).");
@@ -65,9 +74,11 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
                     "Gauss points per direction used to compute the cell masses of mu0 (and the "
                     "cell averages of exact solutions).");
   prm.leave_subsection();
+}
 
+void declare_time_stepping(ParameterHandler &prm) {
   prm.enter_subsection("Time stepping");
-  prm.declare_entry("Integrator", "ssp-rk2", Patterns::Selection("euler|ssp-rk2|ssp-rk3"),
+  prm.declare_entry("Integrator", "ssp-rk2", Patterns::Selection(enum_selection(runge_kutta_names)),
                     "Explicit strong-stability-preserving Runge-Kutta method (Shu-Osher form); one "
                     "kernel evaluation per stage.");
   prm.declare_entry("CFL number", "0.4", Patterns::Double(0),
@@ -84,7 +95,7 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
       "(doc/theory.md (M9h): the mass the fluxes move per unit time; column 'residual' of the "
       "statistics) falls below this value. 0: run to End time.");
   prm.declare_entry(
-      "Scheme", "explicit", Patterns::Selection("explicit|linearly implicit|implicit"),
+      "Scheme", "explicit", Patterns::Selection(enum_selection(scheme_names)),
       "explicit: the SSP Runge-Kutta method of Integrator with the CFL step. linearly implicit: "
       "the upwind step (M10) with the face velocities of the old state frozen, one kernel "
       "evaluation, one sparse assembly and one PETSc Krylov solve per step; positive and "
@@ -124,6 +135,13 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
       "parameter file, override these.");
   prm.leave_subsection();
 }
+} // namespace
+
+void PdeParameters::declare_parameters(ParameterHandler &prm) {
+  declare_mesh(prm);
+  declare_discretization(prm);
+  declare_time_stepping(prm);
+}
 
 void PdeParameters::parse_parameters(ParameterHandler &prm) {
   prm.enter_subsection("Mesh");
@@ -138,25 +156,19 @@ void PdeParameters::parse_parameters(ParameterHandler &prm) {
 
   prm.enter_subsection("Discretization");
   reconstruction =
-      prm.get("Reconstruction") == "minmod" ? Reconstruction::minmod : Reconstruction::first_order;
+      parse_enum("Discretization/Reconstruction", prm.get("Reconstruction"), reconstruction_names);
   face_velocity =
-      prm.get("Face velocity") == "exact" ? FaceVelocity::exact : FaceVelocity::discrete_gradient;
+      parse_enum("Discretization/Face velocity", prm.get("Face velocity"), face_velocity_names);
   quadrature_points = prm.get_integer("Quadrature points");
   prm.leave_subsection();
 
   prm.enter_subsection("Time stepping");
-  const std::string integrator_name = prm.get("Integrator");
-  integrator = integrator_name == "euler"     ? RungeKutta::euler
-               : integrator_name == "ssp-rk2" ? RungeKutta::ssp_rk2
-                                              : RungeKutta::ssp_rk3;
+  integrator = parse_enum("Time stepping/Integrator", prm.get("Integrator"), runge_kutta_names);
   cfl = prm.get_double("CFL number");
   end_time = prm.get_double("End time");
   max_steps = prm.get_integer("Maximum number of steps");
   stationarity_tolerance = prm.get_double("Stationarity tolerance");
-  const std::string scheme_name = prm.get("Scheme");
-  scheme = scheme_name == "explicit"            ? TimeScheme::explicit_runge_kutta
-           : scheme_name == "linearly implicit" ? TimeScheme::linearly_implicit
-                                                : TimeScheme::backward_euler;
+  scheme = parse_enum("Time stepping/Scheme", prm.get("Scheme"), scheme_names);
   step_tolerance = prm.get_double("Step tolerance");
   initial_step = prm.get_double("Initial time step");
   maximum_step = prm.get_double("Maximum time step");
@@ -283,11 +295,10 @@ std::vector<BoundaryType> PdeParameters::resolved_boundaries(const Problem &prob
   const Domain box = problem.domain();
   std::vector<BoundaryType> types;
   for (unsigned int i = 0; i < box.dim(); ++i) {
-    const std::string name =
-        boundaries.empty() ? (box.periodic[i] ? "periodic" : "no-flux") : boundaries[i];
-    types.push_back(name == "periodic"  ? BoundaryType::periodic
-                    : name == "outflow" ? BoundaryType::outflow
-                                        : BoundaryType::no_flux);
+    if (boundaries.empty())
+      types.push_back(box.periodic[i] ? BoundaryType::periodic : BoundaryType::no_flux);
+    else
+      types.push_back(parse_enum("Mesh/Boundary conditions", boundaries[i], boundary_names));
   }
   return types;
 }

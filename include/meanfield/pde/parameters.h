@@ -1,5 +1,7 @@
 #pragma once
 
+#include <meanfield/base/enum_names.h>
+
 #include <deal.II/base/parameter_handler.h>
 
 #include <string>
@@ -9,7 +11,7 @@ namespace MeanField {
 class Problem;
 struct Domain;
 
-/// Boundary treatment of one direction of the parameter-space box.
+/// Boundary treatment of one direction of the parameter-space box (Mesh/Boundary conditions).
 enum class BoundaryType { periodic, no_flux, outflow };
 
 /// Time stepping/Scheme: explicit SSP Runge–Kutta (M9), the linearly implicit step (M10) or the
@@ -21,6 +23,24 @@ enum class TimeScheme { explicit_runge_kutta, linearly_implicit, backward_euler 
 enum class Reconstruction { first_order, minmod };
 enum class FaceVelocity { exact, discrete_gradient };
 enum class RungeKutta { euler, ssp_rk2, ssp_rk3 };
+
+/// The parameter file's spellings (base/enum_names.h).
+inline constexpr EnumName<BoundaryType> boundary_names[] = {{BoundaryType::periodic, "periodic"},
+                                                            {BoundaryType::no_flux, "no-flux"},
+                                                            {BoundaryType::outflow, "outflow"}};
+inline constexpr EnumName<TimeScheme> scheme_names[] = {
+    {TimeScheme::explicit_runge_kutta, "explicit"},
+    {TimeScheme::linearly_implicit, "linearly implicit"},
+    {TimeScheme::backward_euler, "implicit"}};
+inline constexpr EnumName<Reconstruction> reconstruction_names[] = {
+    {Reconstruction::first_order, "first order"}, {Reconstruction::minmod, "minmod"}};
+inline constexpr EnumName<FaceVelocity> face_velocity_names[] = {
+    {FaceVelocity::exact, "exact"}, {FaceVelocity::discrete_gradient, "discrete gradient"}};
+inline constexpr EnumName<RungeKutta> runge_kutta_names[] = {{RungeKutta::euler, "euler"},
+                                                             {RungeKutta::ssp_rk2, "ssp-rk2"},
+                                                             {RungeKutta::ssp_rk3, "ssp-rk3"}};
+std::string to_string(BoundaryType b);
+std::string to_string(TimeScheme s);
 std::string to_string(Reconstruction r);
 std::string to_string(FaceVelocity v);
 std::string to_string(RungeKutta i);
