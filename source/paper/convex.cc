@@ -30,21 +30,12 @@ double l1_norm(const std::vector<double> &c) {
     s += std::abs(v);
   return s;
 }
-} // namespace
 
-ConvexResult solve_weights(const Objective &objective, const PointSet &positions, const double l1,
-                           const double tolerance, const unsigned int max_iterations) {
-  const std::size_t M = positions.size();
-  require(M > 0, "solve_weights: no positions.");
-  Risk risk{objective, WeightedCloud(positions.dim)};
-  risk.cloud.points = positions;
-  Objective::State state;
-  std::vector<double> g0, g, x(M, 0.0), y(M, 0.0), x_new(M);
-  risk(x, g0, state);
-
-  // Lipschitz constant of ∇R: power iteration on c ↦ ∇R(c) − ∇R(0) (the Hessian for the square
-  // loss, its value at f = 0, the largest, for the logistic loss).
-  std::vector<double> v(M);
+// The Lipschitz constant of ∇R: power iteration on c ↦ ∇R(c) − ∇R(0) (the Hessian for the square
+// loss; for the logistic loss its value at f = 0, the largest).
+double gradient_lipschitz_constant(Risk &risk, const std::vector<double> &g0, const std::size_t M,
+                                   Objective::State &state) {
+  std::vector<double> v(M), g;
   RandomStream random(12345);
   for (double &vi : v)
     vi = random.normal();
@@ -64,7 +55,21 @@ ConvexResult solve_weights(const Objective &objective, const PointSet &positions
     }
     lambda_max = std::sqrt(rayleigh);
   }
-  const double L = 1.05 * lambda_max + 1e-300;
+  return lambda_max;
+}
+} // namespace
+
+ConvexResult solve_weights(const Objective &objective, const PointSet &positions, const double l1,
+                           const double tolerance, const unsigned int max_iterations) {
+  const std::size_t M = positions.size();
+  require(M > 0, "solve_weights: no positions.");
+  Risk risk{objective, WeightedCloud(positions.dim)};
+  risk.cloud.points = positions;
+  Objective::State state;
+  std::vector<double> g0, g, x(M, 0.0), y(M, 0.0), x_new(M);
+  risk(x, g0, state);
+
+  const double L = 1.05 * gradient_lipschitz_constant(risk, g0, M, state) + 1e-300;
 
   const std::optional<double> square = objective.loss()->square_scale();
   const Dataset &data = objective.data();

@@ -355,6 +355,82 @@ std::vector<PaperRecord> gather_records(const std::vector<PaperRecord> &local, M
   }
   return records;
 }
+
+// Distributed: the values of m, largest first, dealt to the ranks in snake order (0, 1, ..., P−1,
+// P−1, ..., 0, ...) so that the largest runs are spread evenly, each run on its rank alone (the
+// same bits on any number of ranks); otherwise every run on all ranks.
+std::vector<unsigned int> runs_of_rank(const PaperParameters &paper, const unsigned int rank,
+                                       const unsigned int n_ranks) {
+  std::vector<unsigned int> mine;
+  const std::vector<unsigned int> by_cost(paper.particle_numbers.rbegin(),
+                                          paper.particle_numbers.rend());
+  for (std::size_t k = 0; k < by_cost.size(); ++k) {
+    const std::size_t round = k / n_ranks, position = k % n_ranks;
+    const std::size_t owner = round % 2 == 0 ? position : n_ranks - 1 - position;
+    if (!paper.distribute_runs || owner == rank)
+      mine.push_back(by_cost[k]);
+  }
+  return mine;
+}
+
+// A rank's failure re-thrown on every rank, so that no rank is left waiting in a collective.
+void rethrow_on_every_rank(const std::string &error, const bool input_error, const bool distributed,
+                           MPI_Comm comm) {
+  std::vector<std::string> errors{error};
+  std::vector<bool> kinds{input_error};
+  if (distributed) {
+    errors = dealii::Utilities::MPI::all_gather(comm, error);
+    kinds = dealii::Utilities::MPI::all_gather(comm, input_error);
+  }
+  for (std::size_t r = 0; r < errors.size(); ++r)
+    if (!errors[r].empty()) {
+      if (kinds[r])
+        throw InputError(errors[r]);
+      throw RunError(errors[r]);
+    }
+}
+
+void print_record(const PaperRecord &r, const bool random_features,
+                  dealii::ConditionalOStream &pcout) {
+  if (r.method == PaperMethod::particles)
+    pcout << "    m = " << std::setw(5) << r.m << "  particles: F - F* = " << std::setw(11)
+          << r.F - r.F_star << " (" << r.reason << ", " << r.iterations << " steps, t = " << r.time
+          << ", " << r.wall << " s)";
+  else
+    pcout << "   random features: F - F* = " << std::setw(11) << r.F - r.F_star << " (" << r.wall
+          << " s)";
+  if (r.method != PaperMethod::particles || !random_features)
+    pcout << std::endl;
+}
+
+// Per m and method: the median and the range of the excess F − F* over the instances.
+void write_summary(const std::vector<PaperRecord> &records, const PaperParameters &paper,
+                   const std::string &file, MPI_Comm comm) {
+  StatisticsTable summary;
+  summary.add_column("m", "number of particles or random features");
+  summary.add_column("particles median", "median over instances of F - F*, particle flow");
+  summary.add_column("particles min", "smallest F - F*, particle flow");
+  summary.add_column("particles max", "largest F - F*, particle flow");
+  summary.add_column("random features median", "median of F - F*, convex baseline (nan: off)");
+  summary.add_column("random features min", "smallest F - F*, convex baseline");
+  summary.add_column("random features max", "largest F - F*, convex baseline");
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const unsigned int m : paper.particle_numbers) {
+    std::map<PaperMethod, std::vector<double>> excess;
+    for (const PaperRecord &r : records)
+      if (r.m == m)
+        excess[r.method].push_back(r.F - r.F_star);
+    std::vector<StatisticsTable::Value> row{static_cast<long long>(m)};
+    for (const PaperMethod method : {PaperMethod::particles, PaperMethod::random_features}) {
+      const auto &v = excess[method];
+      row.push_back(v.empty() ? nan : median(v));
+      row.push_back(v.empty() ? nan : *std::min_element(v.begin(), v.end()));
+      row.push_back(v.empty() ? nan : *std::max_element(v.begin(), v.end()));
+    }
+    summary.add_row(row);
+  }
+  summary.write(file, comm);
+}
 } // namespace
 
 std::vector<PaperRecord>
@@ -392,18 +468,7 @@ run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_prob
                   ? ", runs dealt to " + std::to_string(n_ranks) + " ranks"
                   : std::string())
           << std::endl;
-    // Distributed: the values of m, largest first, dealt to the ranks in snake order, each run on
-    // its rank alone (the same bits on any number of ranks); otherwise every run on all ranks.
-    std::vector<unsigned int> mine;
-    std::vector<unsigned int> by_cost(paper.particle_numbers.rbegin(),
-                                      paper.particle_numbers.rend());
-    for (std::size_t k = 0; k < by_cost.size(); ++k) {
-      // snake order (0, 1, ..., P−1, P−1, ..., 0, ...): the largest runs are spread evenly
-      const std::size_t round = k / n_ranks, position = k % n_ranks;
-      const std::size_t owner = round % 2 == 0 ? position : n_ranks - 1 - position;
-      if (!paper.distribute_runs || owner == rank)
-        mine.push_back(by_cost[k]);
-    }
+    const std::vector<unsigned int> mine = runs_of_rank(paper, rank, n_ranks);
     const MPI_Comm run_comm = paper.distribute_runs ? MPI_COMM_SELF : comm;
     std::vector<PaperRecord> local;
     std::string error; // a rank's failure, re-thrown on every rank (no rank left in a collective)
@@ -420,20 +485,7 @@ run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_prob
     } catch (const std::exception &e) {
       error = e.what();
     }
-    if (paper.distribute_runs) {
-      const std::vector<std::string> errors = dealii::Utilities::MPI::all_gather(comm, error);
-      const std::vector<bool> kinds = dealii::Utilities::MPI::all_gather(comm, input_error);
-      for (std::size_t r = 0; r < errors.size(); ++r)
-        if (!errors[r].empty()) {
-          if (kinds[r])
-            throw InputError(errors[r]);
-          throw RunError(errors[r]);
-        }
-    } else if (!error.empty()) {
-      if (input_error)
-        throw InputError(error);
-      throw RunError(error);
-    }
+    rethrow_on_every_rank(error, input_error, paper.distribute_runs, comm);
     std::vector<PaperRecord> all =
         paper.distribute_runs ? gather_records(local, comm) : std::move(local);
     std::sort(all.begin(), all.end(), [](const PaperRecord &a, const PaperRecord &b) {
@@ -441,43 +493,11 @@ run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_prob
     });
     for (const PaperRecord &r : all) {
       add(r);
-      if (r.method == PaperMethod::particles)
-        pcout << "    m = " << std::setw(5) << r.m << "  particles: F - F* = " << std::setw(11)
-              << r.F - r.F_star << " (" << r.reason << ", " << r.iterations
-              << " steps, t = " << r.time << ", " << r.wall << " s)";
-      else
-        pcout << "   random features: F - F* = " << std::setw(11) << r.F - r.F_star << " ("
-              << r.wall << " s)";
-      if (r.method != PaperMethod::particles || !paper.random_features)
-        pcout << std::endl;
+      print_record(r, paper.random_features, pcout);
     }
   }
 
-  // per m and method: the median and the range of the excess over the instances
-  StatisticsTable summary;
-  summary.add_column("m", "number of particles or random features");
-  summary.add_column("particles median", "median over instances of F - F*, particle flow");
-  summary.add_column("particles min", "smallest F - F*, particle flow");
-  summary.add_column("particles max", "largest F - F*, particle flow");
-  summary.add_column("random features median", "median of F - F*, convex baseline (nan: off)");
-  summary.add_column("random features min", "smallest F - F*, convex baseline");
-  summary.add_column("random features max", "largest F - F*, convex baseline");
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  for (const unsigned int m : paper.particle_numbers) {
-    std::map<PaperMethod, std::vector<double>> excess;
-    for (const PaperRecord &r : records)
-      if (r.m == m)
-        excess[r.method].push_back(r.F - r.F_star);
-    std::vector<StatisticsTable::Value> row{static_cast<long long>(m)};
-    for (const PaperMethod method : {PaperMethod::particles, PaperMethod::random_features}) {
-      const auto &v = excess[method];
-      row.push_back(v.empty() ? nan : median(v));
-      row.push_back(v.empty() ? nan : *std::min_element(v.begin(), v.end()));
-      row.push_back(v.empty() ? nan : *std::max_element(v.begin(), v.end()));
-    }
-    summary.add_row(row);
-  }
-  summary.write(run.output_directory + "/paper_summary", comm);
+  write_summary(records, paper, run.output_directory + "/paper_summary", comm);
   pcout << "\n  the whole study: " << total.wall_time() << " s wall time\n";
   return records;
 }

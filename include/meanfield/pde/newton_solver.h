@@ -13,16 +13,15 @@ namespace MeanField {
  * The nonlinear solver of the backward Euler step (M10b, doc/theory.md §4.2): Jacobian-free
  * Newton–Krylov with PETSc's SNES. The Jacobian of G is applied by finite differences of G
  * (MatCreateSNESMF: one F' evaluation per Krylov iteration); the preconditioner is the
- * linearly implicit matrix I/Δt + A(u(x)) at the Newton iterate x (M10), with Jacobi (on the
- * 128² deconvolution run 3.1 s to stationarity against 3.9 s with block Jacobi / ILU(0), whose
- * factorization per Newton iteration costs more than the Krylov iterations it saves).
+ * linearly implicit matrix I/Δt + A(u(x)) at the Newton iterate x (M10), with Jacobi (block
+ * Jacobi / ILU(0) saves Krylov iterations but its factorization per Newton iteration costs more
+ * than they do: 25% more wall time to stationarity on the 128² deconvolution run).
  * Defaults: newtonls, GMRES with relative tolerance 1e-2 per Newton iteration (inexact Newton:
  * linear convergence at about that rate), ‖G‖ reduced by 1e-4 (the solution is then within
  * ~1e-4 of the step's change of the exact root, far below the O(Δt) error of the step; on the
  * 128² deconvolution run 2.7× fewer F' evaluations to stationarity than 1e-8 with GMRES to 1e-4)
- * or below its
- * round-off floor (the caller's absolute tolerance). Options from Time stepping/Linear solver
- * options and the command line (-snes_*, -ksp_*, -pc_*) come after these defaults.
+ * or below its round-off floor (the caller's absolute tolerance). Options from Time stepping/Linear
+ * solver options and the command line (-snes_*, -ksp_*, -pc_*) come after these defaults.
  */
 class NewtonSolver {
 public:
@@ -52,7 +51,7 @@ public:
   /// reduced by the relative tolerance. Collective.
   Outcome solve(Vector &x, double absolute_tolerance);
 
-  /// "newtonls, gmres + bjacobi, Newton rtol 1e-10".
+  /// e.g. "newtonls, gmres + jacobi, Newton rtol 0.0001".
   std::string description() const;
 
 private:
