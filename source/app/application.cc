@@ -298,6 +298,8 @@ int run_particles_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
                        : d == 2 ? initial_particles_on_box<2>(config, problem, first, end - first)
                                 : initial_particles_on_box<3>(config, problem, first, end - first);
   ParticleSystem system(problem, parameters, comm);
+  if (parameters.dynamics.noisy() && d <= 3)
+    system.set_walls(config.pde.walls(problem)); // the PDE's no-flux walls reflect the noise
   system.set_positions(positions, first);
   if (cl.check_only) {
     pcout << "meanfield: " << cl.parameter_file << ": parameters are valid (" << problem.name()
@@ -341,6 +343,8 @@ int run_compare_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
       particle_parameters.n_particles, dealii::Utilities::MPI::this_mpi_process(comm),
       dealii::Utilities::MPI::n_mpi_processes(comm));
   ParticleSystem particles(problem, particle_parameters, comm);
+  if (particle_parameters.dynamics.noisy())
+    particles.set_walls(pde.walls(problem));
   particles.set_positions(
       initial_particles<dim>(problem, particle_parameters, mu0, pde, first, end - first), first);
   if (cl.check_only) {
@@ -436,6 +440,10 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
           "= 0.");
   const ParticleParameters &particles = config.particles;
   const PaperParameters &paper = config.paper;
+  require(!particles.dynamics.noisy(),
+          "Run mode = paper compares F at convergence with the certified optimum F*; the Langevin "
+          "flow (Dynamics/Type = langevin) converges to the Gibbs measure of F + tau int rho log "
+          "rho instead. Use Dynamics/Type = wasserstein, or Run mode = study.");
   particles.check_consistency(problem);
   MemoryEstimate memory; // the largest run, on one rank (or all, Distribute runs = false)
   RunMemory::add_data(memory, problem);

@@ -155,6 +155,7 @@ void RunParameters::check_output_schedule(const double end_time, const double ma
 void declare_all_parameters(ParameterHandler &prm) {
   RunParameters::declare_parameters(prm);
   ProblemParameters::declare_parameters(prm);
+  Dynamics::declare_parameters(prm);
   PdeParameters::declare_parameters(prm);
   ParticleParameters::declare_parameters(prm);
   ComparisonParameters::declare_parameters(prm);

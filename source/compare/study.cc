@@ -126,7 +126,7 @@ void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
     // samples that do not depend on the seed: one run per m (unless SGD draws batches)
     using Init = ParticleInitialization;
     const bool deterministic =
-        particles.integrator != ParticleIntegrator::sgd &&
+        particles.integrator != ParticleIntegrator::sgd && !particles.dynamics.noisy() &&
         (initialization == Init::quasi_random || initialization == Init::quantiles ||
          initialization == Init::evenly_spaced);
     for (const unsigned int m : study.particle_numbers)
@@ -137,6 +137,8 @@ void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
         p.seed = particles.seed + s;
         const auto [first, end] = ParticleSystem::local_range(m, rank, n_ranks);
         ParticleSystem system(problem, p, comm);
+        if (p.dynamics.noisy())
+          system.set_walls(pde.walls(problem));
         system.set_positions(initial_particles<dim>(problem, p, mu0, pde, first, end - first),
                              first);
         std::vector<double> times;

@@ -87,6 +87,7 @@ void ParticleParameters::declare_parameters(dealii::ParameterHandler &prm) {
 }
 
 void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
+  dynamics.parse_parameters(prm);
   prm.enter_subsection("Particles");
   n_particles = prm.get_integer("Number of particles");
   initialization =
@@ -103,6 +104,22 @@ void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
   statistics_interval = prm.get_integer("Statistics interval");
   trajectory_interval = prm.get_double("Trajectory interval");
   prm.leave_subsection();
+}
+
+void ParticleParameters::check_noise() const {
+  if (!dynamics.noisy())
+    return;
+  require(integrator != ParticleIntegrator::rk4,
+          "Particles/Integrator = rk4 with Dynamics/Type = langevin: the classical Runge-Kutta "
+          "method has no order beyond Heun's with additive noise; use euler (Euler-Maruyama), "
+          "rk2 (stochastic Heun) or forward-backward.");
+  require(step_control == StepControl::fixed,
+          "Particles/Step control = backtracking with Dynamics/Type = langevin: a noisy step is "
+          "not a descent step of F; use Step control = fixed.");
+  require(stationarity_tolerance == 0.0,
+          "Particles/Stationarity tolerance with Dynamics/Type = langevin: noisy particles never "
+          "stop moving (their speed is that of the noise at the Gibbs state); set it to 0 and "
+          "stop at the End time.");
 }
 
 void ParticleParameters::check_consistency(const Problem &problem) const {
@@ -138,6 +155,7 @@ void ParticleParameters::check_consistency(const Problem &problem) const {
               std::to_string(d) + ": use iid or sphere.");
   require(initialization != Init::sphere || sphere_radius > 0,
           "Particles/Sphere radius must be positive for Initialization = sphere.");
+  check_noise();
   if (integrator == ParticleIntegrator::sgd) {
     RandomStream probe(0);
     const bool fresh = problem.sample_data(probe, 1) != nullptr;

@@ -18,7 +18,11 @@ ParticleSystem::ParticleSystem(const Problem &problem, const ParticleParameters 
     , d(problem.dimension())
     , batch_random(parameters.seed + 0x5bd1e995ULL)
     , particles(problem.dimension()) {
-  const Domain box = problem.domain();
+  set_walls(problem.domain());
+}
+
+void ParticleSystem::set_walls(const Domain &box) {
+  require(box.dim() == d, "ParticleSystem::set_walls: a box of the wrong dimension.");
   periodic = box.periodic;
   lower = box.lower;
   upper = box.upper;
@@ -190,17 +194,25 @@ void ParticleSystem::complete_step(const double dt) {
   prepared = false;
   std::vector<double> &theta = particles.points.coordinates;
   const std::size_t size = theta.size();
+  // the Brownian increments √(2τ dt) ζ of the step (M12), zero for the Wasserstein flow
+  if (prm.dynamics.noisy())
+    draw_noise(dt);
   if (prm.integrator == ParticleIntegrator::euler) {
+    // Euler–Maruyama: θ ← θ − dt ∇F'(θ) + √(2τ dt) ζ
     for (std::size_t i = 0; i < size; ++i)
       theta[i] -= dt * grads[i];
+    add_noise(theta);
   } else if (prm.integrator == ParticleIntegrator::rk2) {
-    // Heun: θ¹ = θ + dt k₁, θ ← ½θ + ½(θ¹ + dt k(θ¹))
+    // Heun (stochastic Heun for additive noise): θ¹ = θ + dt k₁ + ΔW,
+    // θ ← θ + (dt/2)(k₁ + k(θ¹)) + ΔW
     std::vector<double> stage(size), k2;
     for (std::size_t i = 0; i < size; ++i)
       stage[i] = theta[i] - dt * grads[i];
+    add_noise(stage);
     velocity_at(stage, k2);
     for (std::size_t i = 0; i < size; ++i)
       theta[i] += 0.5 * dt * (-grads[i] + k2[i]);
+    add_noise(theta);
   } else if (prm.integrator == ParticleIntegrator::rk4) {
     std::vector<double> stage(size), k2, k3, k4;
     for (std::size_t i = 0; i < size; ++i)
@@ -219,7 +231,7 @@ void ParticleSystem::complete_step(const double dt) {
     for (std::size_t j = 0; j < particles.size(); ++j) {
       double *p = particles.position(j);
       for (unsigned int i = 0; i < d; ++i)
-        p[i] -= dt * data_grads[j * d + i];
+        p[i] -= dt * data_grads[j * d + i] - noise_increment(j, i);
       V.prox(p, d, dt);
     }
   } else if (prm.integrator == ParticleIntegrator::sgd) {
@@ -229,11 +241,56 @@ void ParticleSystem::complete_step(const double dt) {
     batch.first_variation(s, particles.points, v.data(), g.data());
     for (std::size_t i = 0; i < size; ++i)
       theta[i] -= dt * g[i];
+    add_noise(theta);
   } else
     throw InputError("Particles/Integrator = " + to_string(prm.integrator) + " is not known.");
   for (std::size_t j = 0; j < particles.size(); ++j)
     wrap(particles.position(j));
   current_time += dt;
   ++n_iterations;
+}
+
+void ParticleSystem::draw_noise(const double dt) {
+  // Particle i's increments in step n from CounterStream(seed, i, n): the same on any number of
+  // ranks. √(2τ dt) ζ, ζ ~ N(0, I_d) (M12).
+  const std::size_t n = particles.size();
+  const double scale = std::sqrt(2.0 * prm.dynamics.temperature * dt);
+  noise.resize(n * d);
+  for (std::size_t j = 0; j < n; ++j) {
+    CounterStream stream(prm.seed + 0x2545f4914f6cdd1dULL, first + j, n_iterations);
+    for (unsigned int i = 0; i < d; i += 2) {
+      double z0 = 0.0, z1 = 0.0;
+      stream.normal_pair(z0, z1);
+      noise[j * d + i] = scale * z0;
+      if (i + 1 < d)
+        noise[j * d + i + 1] = scale * z1;
+    }
+  }
+}
+
+void ParticleSystem::add_noise(std::vector<double> &theta) const {
+  if (!prm.dynamics.noisy())
+    return;
+  for (std::size_t k = 0; k < theta.size(); ++k)
+    theta[k] += noise[k];
+  for (std::size_t j = 0; j < particles.size(); ++j)
+    reflect(theta.data() + j * d);
+}
+
+double ParticleSystem::noise_increment(const std::size_t j, const unsigned int i) const {
+  return prm.dynamics.noisy() ? noise[j * d + i] : 0.0;
+}
+
+void ParticleSystem::reflect(double *theta) const {
+  // Reflection at the walls of the non-periodic directions: the no-flux boundary of the
+  // diffusion (the position folded into [lower, upper] with period 2(upper − lower)).
+  for (unsigned int i = 0; i < d; ++i)
+    if (!periodic[i] && (theta[i] < lower[i] || theta[i] > upper[i])) {
+      const double length = upper[i] - lower[i];
+      double y = std::fmod(theta[i] - lower[i], 2.0 * length);
+      if (y < 0.0)
+        y += 2.0 * length;
+      theta[i] = lower[i] + (y > length ? 2.0 * length - y : y);
+    }
 }
 } // namespace MeanField

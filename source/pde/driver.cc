@@ -16,7 +16,7 @@ namespace MeanField {
 using namespace dealii;
 
 namespace {
-StatisticsTable pde_statistics_table(const bool implicit) {
+StatisticsTable pde_statistics_table(const bool implicit, const bool langevin) {
   StatisticsTable table;
   table.add_column("step", "time step number n");
   table.add_column("time", "t_n");
@@ -41,6 +41,14 @@ StatisticsTable pde_statistics_table(const bool implicit) {
                                "output times (nan elsewhere and for other problems)");
   table.add_column("residual", "sum_K |K| |d rho_K/dt| = ||L(rho_h)||_L1, the stationarity "
                                "residual (doc/theory.md (M9h)): 0 at a stationary state");
+  if (langevin) {
+    table.add_column("entropy", "sum_K |K| rho_K log rho_K, the entropy term of (M12)");
+    table.add_column("free energy", "F_tau = F + tau int rho log rho (M12), non-increasing along "
+                                    "the Langevin flow; 'dissipation' is then -dF_tau/dt of the "
+                                    "Scharfetter-Gummel fluxes (M13)");
+    table.add_column("Gibbs residual", "||rho_h - exp(-F'(rho_h)/tau)/Z||_L1 at the cell centres: "
+                                       "0 at the self-consistent Gibbs state (doc/theory.md §7)");
+  }
   if (implicit) {
     table.add_column("KSP iterations", "Krylov iterations of the linearly implicit step from "
                                        "this state (M10)");
@@ -60,9 +68,10 @@ public:
       : solver(solver)
       , run(run)
       , implicit(pde.implicit())
+      , langevin(pde.dynamics.noisy())
       , timer(timer)
       , comm(comm)
-      , table(pde_statistics_table(implicit))
+      , table(pde_statistics_table(implicit, langevin))
       , pvd(run.output_directory, "solution")
       , F_star(solver.problem().optimal_value())
       , wall(comm, true) {}
@@ -94,7 +103,7 @@ public:
 private:
   const FiniteVolumeSolver<dim> &solver;
   const RunParameters &run;
-  const bool implicit;
+  const bool implicit, langevin;
   dealii::TimerOutput &timer;
   MPI_Comm comm;
   StatisticsTable table;
@@ -133,6 +142,8 @@ private:
                                             F_star ? d.F - *F_star : nan,
                                             error,
                                             d.residual};
+    if (langevin)
+      row.insert(row.end(), {d.entropy, d.free_energy, d.gibbs_residual});
     if (implicit) {
       row.push_back(static_cast<long long>(dt > 0 ? pde.last_linear_iterations() : 0));
       row.push_back(static_cast<long long>(pde.rejected_steps()));

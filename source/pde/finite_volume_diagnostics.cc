@@ -44,8 +44,12 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
   // Σ_f max(u_out, 0)|f|/|K| and the largest face speed. Unit-stride loops over the patch,
   // the owned cells selected by a 0/1 mask.
   const double *mask = owned_mask.data();
+  if (langevin())
+    langevin_diagnostics(state, local_density); // before the dissipation: F' at the centres
   const double dissipation =
-      face_dissipation(prm.reconstruction == Reconstruction::minmod) + outflow_dissipation;
+      langevin()
+          ? sg_dissipation(xi.data())
+          : face_dissipation(prm.reconstruction == Reconstruction::minmod) + outflow_dissipation;
   double max_rate = 0.0, max_speed = 0.0;
   std::array<const double *, dim> up, down;
   for (unsigned int i = 0; i < dim; ++i) {
@@ -63,6 +67,8 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
     max_rate = std::max(max_rate, mask[s] * out_rate);
     max_speed = std::max(max_speed, mask[s] * speed);
   }
+  if (langevin()) // the Scharfetter–Gummel out-rate: CFL and diffusive limit h²/(2dτ) in one
+    max_rate = sg_max_out_rate();
   // extrema of ρ and the stationarity residual Σ_K |K| |dρ_K/dt| (doc/theory.md (M9h))
   double min_rho = std::numeric_limits<double>::max(),
          max_rho = std::numeric_limits<double>::lowest(), residual = 0.0;

@@ -12,22 +12,6 @@
 namespace MeanField {
 using namespace dealii;
 
-namespace {
-// The stencil loops run over blocks of 4096 slots (32 kB per array), all directions of a block
-// in turn, so that the block's increment stays in cache. (Threading these ~10 µs loops with TBB
-// was measured slower on 2 cores: run one MPI rank per core instead.)
-constexpr std::size_t slot_block_size = 4096;
-} // namespace
-
-template <int dim>
-template <typename Function>
-void FiniteVolumeSolver<dim>::for_each_slot_block(const Function &f) const {
-  if (interior_end <= interior_begin)
-    return;
-  for (std::size_t begin = interior_begin; begin < interior_end; begin += slot_block_size)
-    f(begin, std::min(begin + slot_block_size, interior_end));
-}
-
 template <int dim>
 void FiniteVolumeSolver<dim>::load_patch(const double *local_density) {
   for (const auto &[slot, first, length] : owned_runs) {
@@ -192,9 +176,14 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
   compute_face_derivatives(state, exact);
   apply_walls(state, exact);
   const bool minmod_slopes = prm.reconstruction == Reconstruction::minmod;
-  if (minmod_slopes)
-    compute_slopes(has_ghosts);
-  compute_increment(minmod_slopes);
+  if (langevin()) {
+    compute_sg_coefficients();
+    compute_sg_increment();
+  } else {
+    if (minmod_slopes)
+      compute_slopes(has_ghosts);
+    compute_increment(minmod_slopes);
+  }
   {
     OwnedValues result_values(result);
     for (const auto &[slot, first, length] : owned_runs)
@@ -212,6 +201,8 @@ FiniteVolumeSolver<dim>::assemble_transport_matrix(const double dt) {
   // the upper neighbour, the lower face (u_b) −u_b⁻/h_i on the diagonal and −u_b⁺/h_i ≤ 0 on
   // the lower neighbour. Beyond an outflow wall the outside is empty (no column); a no-flux
   // wall has u = 0. Every column sums to 1/dt plus what leaves through outflow faces.
+  // Langevin (τ > 0): the same pattern with the Scharfetter–Gummel coefficients, the flux
+  // through a face a ρ_L − b ρ_R (a = sg_lower, b = sg_upper; upwind: a = u⁺, b = −u⁻).
   Assert(prepared, ExcMessage("assemble_transport_matrix() needs prepare_step() first"));
   // straight into the rank's value arrays (MatrixValues): a periodic direction of one or two
   // cells repeats a place, and its contributions add up
@@ -223,12 +214,20 @@ FiniteVolumeSolver<dim>::assemble_transport_matrix(const double dt) {
       const PetscInt *place = &row_place[c * R];
       double diagonal = 1.0 / dt;
       for (unsigned int i = 0; i < dim; ++i) {
-        const double above = dF[i][s], below = dF[i][s - patch_stride[i]];
-        diagonal += (std::max(-above, 0.0) + std::max(below, 0.0)) * inverse_h[i];
+        const std::size_t below = s - patch_stride[i];
+        double a_above, b_above, a_below, b_below;
+        if (langevin()) {
+          a_above = sg_lower[i][s], b_above = sg_upper[i][s];
+          a_below = sg_lower[i][below], b_below = sg_upper[i][below];
+        } else {
+          a_above = std::max(-dF[i][s], 0.0), b_above = std::max(dF[i][s], 0.0);
+          a_below = std::max(-dF[i][below], 0.0), b_below = std::max(dF[i][below], 0.0);
+        }
+        diagonal += (a_above + b_below) * inverse_h[i];
         if (place[2 * i] >= 0)
-          values[place[2 * i]] -= std::max(above, 0.0) * inverse_h[i];
+          values[place[2 * i]] -= b_above * inverse_h[i];
         if (place[2 * i + 1] >= 0)
-          values[place[2 * i + 1]] += std::min(below, 0.0) * inverse_h[i];
+          values[place[2 * i + 1]] -= a_below * inverse_h[i];
       }
       values[place[2 * dim]] += diagonal;
     }

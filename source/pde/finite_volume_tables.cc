@@ -319,6 +319,8 @@ void FiniteVolumeSolver<dim>::build_tables() {
   for (unsigned int i = 0; i < dim; ++i) {
     dF[i].assign(patch_size, 0.0);
     sigma[i].assign(prm.reconstruction == Reconstruction::minmod ? patch_size : 0, 0.0);
+    sg_lower[i].assign(langevin() ? patch_size : 0, 0.0);
+    sg_upper[i].assign(langevin() ? patch_size : 0, 0.0);
   }
   boundary_values.assign(boundary_faces.size(), 0.0);
   boundary_gradients.assign(boundary_faces.size() * dim, 0.0);

@@ -144,6 +144,7 @@ void PdeParameters::declare_parameters(ParameterHandler &prm) {
 }
 
 void PdeParameters::parse_parameters(ParameterHandler &prm) {
+  dynamics.parse_parameters(prm);
   prm.enter_subsection("Mesh");
   subdivisions.clear();
   for (const std::string &s : Utilities::split_string_list(prm.get("Subdivisions")))
@@ -248,6 +249,14 @@ Domain PdeParameters::mesh_box(const Problem &problem) const {
     box.upper[i] += shift;
     shifted[i] = true;
   }
+  return box;
+}
+
+Domain PdeParameters::walls(const Problem &problem) const {
+  Domain box = mesh_box(problem);
+  const std::vector<BoundaryType> types = resolved_boundaries(problem);
+  for (unsigned int i = 0; i < box.dim(); ++i)
+    box.periodic[i] = types[i] == BoundaryType::periodic;
   return box;
 }
 
@@ -359,6 +368,20 @@ void PdeParameters::check_box(const Problem &problem) const {
                 format_list({box.lower[i]}) + " >= upper " + format_list({box.upper[i]}) + ").");
 }
 
+void PdeParameters::check_dynamics(const std::vector<BoundaryType> &types) const {
+  if (!dynamics.noisy())
+    return;
+  require(reconstruction == Reconstruction::first_order,
+          "Discretization/Reconstruction = minmod with Dynamics/Type = langevin: the "
+          "Scharfetter-Gummel flux (M13) is its own exponentially fitted scheme, second order on "
+          "smooth solutions without a reconstruction; use Reconstruction = first order.");
+  for (const BoundaryType type : types)
+    require(type != BoundaryType::outflow,
+            "Mesh/Boundary conditions = outflow with Dynamics/Type = langevin: the diffusion "
+            "needs a boundary condition of its own there; use no-flux walls (the confinement "
+            "of the Gibbs state) or periodic directions.");
+}
+
 void PdeParameters::check_consistency(const Problem &problem) const {
   const unsigned int d = problem.dimension();
   const std::string dims = std::to_string(d);
@@ -380,6 +403,7 @@ void PdeParameters::check_consistency(const Problem &problem) const {
             "Mesh: a periodic direction must span the problem's whole period [" +
                 format_list({natural.lower[i]}) + ", " + format_list({natural.upper[i]}) + "].");
   }
+  check_dynamics(types);
   if (implicit()) {
     require(
         reconstruction == Reconstruction::first_order,

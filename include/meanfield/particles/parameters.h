@@ -1,6 +1,7 @@
 #pragma once
 
 #include <meanfield/base/enum_names.h>
+#include <meanfield/problems/dynamics.h>
 
 #include <deal.II/base/parameter_handler.h>
 
@@ -35,6 +36,7 @@ inline constexpr EnumName<ParticleInitialization> initialization_names[] = {
 
 /// The `Particles` subsection: the particle method of (M7).
 struct ParticleParameters {
+  Dynamics dynamics; ///< the flow both discretizations follow: noise of variance 2τη per step
   unsigned int n_particles; ///< m
   ParticleInitialization initialization = ParticleInitialization::iid;
   unsigned int seed;
@@ -54,5 +56,7 @@ struct ParticleParameters {
 
   /// Checks against the problem (initialization that fits it, batch size ≤ n); InputError.
   void check_consistency(const Problem &problem) const;
+  /// The integrators, step control and stop criteria that noisy dynamics admit; InputError.
+  void check_noise() const;
 };
 } // namespace MeanField

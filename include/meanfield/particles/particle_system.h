@@ -19,6 +19,9 @@ namespace MeanField {
  * - rk2:    Heun's SSP method;  rk4: the classical fourth-order Runge–Kutta method;
  * - forward-backward: θ ← prox_{dt V}(θ − dt ∇F'_R(θ)), F'_R the data part of F';
  * - sgd:    θ ← θ − dt ∇F'_B(θ) with F'_B the first variation on a fresh mini-batch B.
+ * With Dynamics/Type = langevin every step adds the Brownian increment √(2τ dt) ζ_i (M12):
+ * Euler–Maruyama, the stochastic Heun method (the same increment in both stages), the increment
+ * before the prox of forward–backward; the particles reflect at the box's non-periodic walls.
  */
 class ParticleSystem {
 public:
@@ -31,6 +34,10 @@ public:
 
   ParticleSystem(const Problem &problem, const ParticleParameters &parameters,
                  MPI_Comm communicator);
+
+  /// The box whose periodic directions wrap the particles and whose other directions reflect
+  /// them when the dynamics has noise (the PDE's no-flux walls); the problem's domain unless set.
+  void set_walls(const Domain &box);
 
   /// This rank's particles: global indices [first, first + size), weights 1/m. Collective.
   void set_positions(const PointSet &local_positions, std::size_t first);
@@ -96,7 +103,17 @@ private:
   void velocity_at(const std::vector<double> &theta, std::vector<double> &k);
   /// The objective on a fresh mini-batch (SGD).
   Objective batch_objective();
+  std::vector<double> noise; ///< this step's Brownian increments, √(2τ dt) ζ per coordinate
+
   /// Periodic coordinates back into their period.
   void wrap(double *theta) const;
+  /// Non-periodic coordinates reflected into the box (noisy dynamics).
+  void reflect(double *theta) const;
+  /// `noise` for the step from the current iteration (one counter-based stream per particle).
+  void draw_noise(double dt);
+  /// θ += noise, then reflect (nothing for the Wasserstein flow).
+  void add_noise(std::vector<double> &theta) const;
+  /// The increment of particle j, coordinate i (0 without noise).
+  double noise_increment(std::size_t j, unsigned int i) const;
 };
 } // namespace MeanField

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <meanfield/base/enum_names.h>
+#include <meanfield/problems/dynamics.h>
 
 #include <deal.II/base/parameter_handler.h>
 
@@ -47,9 +48,11 @@ std::string to_string(RungeKutta i);
 
 /**
  * The parameters of the finite-volume PDE solver (doc/theory.md §4): subsections `Mesh`,
- * `Discretization` and `Time stepping`.
+ * `Discretization` and `Time stepping`, and the run's `Dynamics`.
  */
 struct PdeParameters {
+  Dynamics dynamics; ///< the flow (Wasserstein or mean-field Langevin) the scheme discretizes
+
   // Mesh
   std::vector<unsigned int> subdivisions; ///< coarse cells per direction (one value: all)
   unsigned int refinements;               ///< global refinements of the coarse mesh
@@ -80,6 +83,8 @@ struct PdeParameters {
   /// Every check of the mesh and the scheme against the problem: check_box(), check_kinks(),
   /// periodicity, CFL against reconstruction. Throws InputError.
   void check_consistency(const Problem &problem) const;
+  /// Dynamics/Type = langevin: first-order reconstruction, no outflow boundaries.
+  void check_dynamics(const std::vector<BoundaryType> &types) const;
   /// The box alone (entry sizes, finite, not inverted): enough to sample μ0 on it.
   void check_box(const Problem &problem) const;
   /// Every kink of V inside the box lies on cell centres (explicit bounds may not); the message
@@ -100,6 +105,10 @@ struct PdeParameters {
    * direction) that put a kink anywhere else.
    */
   Domain mesh_box(const Problem &problem) const;
+
+  /// The mesh box with the periodic directions of the boundary conditions: the walls at which
+  /// noisy particles reflect as the PDE's no-flux walls hold its mass.
+  Domain walls(const Problem &problem) const;
 
   /// One line for the banner: the mesh box, and the shift that put the kinks of V on cell centres.
   std::string box_summary(const Problem &problem) const;

@@ -1,0 +1,443 @@
+// Mean-field Langevin dynamics (M12–M13, doc/theory.md §7) on the mesh and on particles: the
+// Bernoulli function, the Scharfetter–Gummel flux on a discrete Gibbs state, the τ → 0 limit,
+// the Ornstein–Uhlenbeck flow (exact Gaussian at every t) with observed orders, the free energy
+// along the flow, and the noisy particles' mean and covariance.
+#include "pde_test_helpers.h"
+#include "test_helpers.h"
+
+#include <meanfield/app/parameters.h>
+#include <meanfield/particles/initialization.h>
+#include <meanfield/particles/particle_system.h>
+#include <meanfield/pde/bernoulli.h>
+#include <meanfield/pde/vector_access.h>
+
+#include <deal.II/base/mpi.h>
+
+#include <petscmat.h>
+
+#include <cmath>
+#include <functional>
+#include <sstream>
+
+using namespace MeanField;
+using namespace MeanField::testing;
+
+namespace {
+bool root() {
+  return dealii::Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0;
+}
+
+// The Ornstein–Uhlenbeck problem: E1 (V = ½ Σ K_i (θ_i − c_i)², no data) with temperature τ and
+// μ0 = N(m0, s² I). Its law stays Gaussian: mean c + e^{−K_i t}(m0 − c), variance
+// e^{−2K_i t} s² + (τ/K_i)(1 − e^{−2K_i t}).
+struct OrnsteinUhlenbeck {
+  std::vector<double> K, m0;
+  double s, tau, half_width;
+
+  std::string text(const unsigned int subdivisions, const unsigned int refinement,
+                   const double end_time, const std::string &extra = "") const {
+    const unsigned int d = K.size();
+    std::ostringstream prm;
+    prm.precision(17);
+    prm << "set Dimension = " << d
+        << "\nsubsection Problem\n set Type = potential drift\n subsection Potential drift\n"
+           "  set Stiffness = "
+        << list(K) << "\n  set Center = "
+        << (d == 1   ? "0"
+            : d == 2 ? "0, 0"
+                     : "0, 0, 0")
+        << "\n  set Box half-width = " << half_width
+        << "\n end\nend\nsubsection Dynamics\n set Type = langevin\n set Temperature = " << tau
+        << "\nend\nsubsection Initial condition\n set Density = exp(-((x - a)^2"
+        << (d > 1 ? " + (y - b)^2" : "") << ") / (2 * s^2))\n set Function constants = a=" << m0[0]
+        << (d > 1 ? ", b=" + std::to_string(m0[1]) : "") << ", s=" << s
+        << "\nend\nsubsection Discretization\n set Reconstruction = first order\nend\n"
+           "subsection Mesh\n set Subdivisions = "
+        << subdivisions << "\n set Global refinements = " << refinement
+        << "\nend\nsubsection Time stepping\n set End time = " << end_time
+        << "\n set CFL number = 0.5\n set Integrator = ssp-rk3\nend\n"
+        << extra;
+    return prm.str();
+  }
+  static std::string list(const std::vector<double> &v) {
+    std::ostringstream out;
+    out.precision(17);
+    for (std::size_t i = 0; i < v.size(); ++i)
+      out << (i ? ", " : "") << v[i];
+    return out.str();
+  }
+  double mean(const unsigned int i, const double t) const { return std::exp(-K[i] * t) * m0[i]; }
+  double variance(const unsigned int i, const double t) const {
+    const double decay = std::exp(-2.0 * K[i] * t);
+    return decay * s * s + tau / K[i] * (1.0 - decay);
+  }
+  template <int dim>
+  double density(const dealii::Point<dim> &p, const double t) const {
+    double value = 1.0;
+    for (unsigned int i = 0; i < dim; ++i) {
+      const double v = variance(i, t), z = p[i] - mean(i, t);
+      value *= std::exp(-z * z / (2.0 * v)) / std::sqrt(2.0 * M_PI * v);
+    }
+    return value;
+  }
+};
+
+const OrnsteinUhlenbeck ou_1d{{1.5}, {0.3}, 0.12, 0.02, 1.5};
+const OrnsteinUhlenbeck ou_2d{{1.0, 2.0}, {0.3, -0.2}, 0.12, 0.02, 1.2};
+
+template <int dim>
+double ou_l1_error(const OrnsteinUhlenbeck &ou, const unsigned int subdivisions,
+                   const unsigned int refinement, const std::string &extra = "") {
+  PdeSetup<dim> setup(ou.text(subdivisions, refinement, 0.25, extra));
+  if (setup.pde.implicit()) // fixed steps of Initial time step
+    while (setup.solver->time() < setup.pde.end_time - 1e-12) {
+      setup.solver->prepare_step();
+      setup.solver->implicit_step(
+          std::min(setup.pde.initial_step, setup.pde.end_time - setup.solver->time()));
+    }
+  else
+    setup.run_to_end();
+  const double t = setup.solver->time();
+  return setup.solver->l1_error([&](const dealii::Point<dim> &p) { return ou.density(p, t); });
+}
+
+template <int dim>
+void expect_ou_order(const OrnsteinUhlenbeck &ou, const unsigned int subdivisions,
+                     const unsigned int n_meshes, const double min_order,
+                     const std::function<std::string(unsigned int)> &extra_of = {}) {
+  const std::string extra = extra_of ? extra_of(0) : "";
+  std::vector<double> errors;
+  std::ostringstream table;
+  for (unsigned int r = 0; r < n_meshes; ++r) {
+    errors.push_back(ou_l1_error<dim>(ou, subdivisions, r, extra_of ? extra_of(r) : ""));
+    table << "  " << subdivisions * (1u << r) << " cells/direction: L1 error " << errors[r];
+    if (r > 0)
+      table << "  order " << std::log2(errors[r - 1] / errors[r]);
+    table << "\n";
+  }
+  if (root())
+    std::cout << "Ornstein-Uhlenbeck " << dim << "D" << (extra.empty() ? "" : " (" + extra + ")")
+              << ":\n"
+              << table.str();
+  for (unsigned int r = 1; r < n_meshes; ++r)
+    EXPECT_GE(std::log2(errors[r - 1] / errors[r]), min_order) << table.str();
+}
+} // namespace
+
+// B(x) e^{x} = B(−x) to round-off for all x (so the flux vanishes on e^{−ξ}), B(0) = 1, and the
+// Taylor series 1 − x/2 + x²/12 near 0.
+TEST(Bernoulli, IdentitiesAndLimits) {
+  double b0 = 0.0, b0m = 0.0;
+  bernoulli_pair(0.0, b0, b0m);
+  EXPECT_EQ(b0, 1.0);
+  EXPECT_EQ(b0m, 1.0);
+  for (const double x : {-700.0, -40.0, -3.0, -1e-3, -1e-9, 1e-12, 1e-6, 0.5, 2.0, 30.0, 600.0}) {
+    double bp = 0.0, bm = 0.0;
+    bernoulli_pair(x, bp, bm);
+    EXPECT_GT(bp, 0.0);
+    EXPECT_GT(bm, 0.0);
+    // B(−x) − B(x) = x exactly in real arithmetic
+    EXPECT_NEAR(bm - bp, x, 4 * unit_roundoff * std::max(bm, bp)) << x;
+    if (std::abs(x) < 40) { // B(x) e^{x} = B(−x): the rounding of exp and of the quotient
+      EXPECT_NEAR(bp * std::exp(x), bm, 8 * unit_roundoff * bm) << x;
+    }
+    if (std::abs(x) < 1e-3) {
+      EXPECT_NEAR(bp, 1.0 - x / 2 + x * x / 12, 1e-13) << x;
+    }
+  }
+}
+
+// A discrete Gibbs state ρ_K ∝ e^{−V(θ_K)/τ} (the midpoint rule puts the point values in the
+// cells) is stationary for the flux with the jumps of V between the centres: ‖L(ρ)‖_L1 to
+// round-off, against O(1) for a state away from it.
+TEST(ScharfetterGummel, VanishesOnDiscreteGibbsState) {
+  const OrnsteinUhlenbeck gibbs{{1.0, 2.0}, {0.0, 0.0}, 0.0, 0.05, 1.2};
+  // ρ0 = exp(−V/τ) = exp(−(x² + 2y²)/(2τ))
+  const std::string density =
+      "subsection Initial condition\n set Density = exp(-(x^2 + 2 * y^2) / (2 * 0.05))\nend\n"
+      "subsection Discretization\n set Quadrature points = 1\n set Face velocity = ";
+  std::string text = gibbs.text(40, 0, 1.0);
+  PdeSetup<2> discrete(text + density + "discrete gradient\nend\n");
+  const auto d = discrete.solver->prepare_step();
+  EXPECT_LT(d.residual, 1e-12) << "the flux on the discrete Gibbs state";
+  EXPECT_LT(d.gibbs_residual, 1e-13);
+  EXPECT_LT(d.dissipation, 1e-12);
+  // for a quadratic V the exact face derivative is the jump between the centres: also stationary
+  PdeSetup<2> exact(text + density + "exact\nend\n");
+  EXPECT_LT(exact.solver->prepare_step().residual, 1e-12);
+  // a state away from the Gibbs state has an O(1) residual
+  PdeSetup<2> away(gibbs.text(40, 0, 1.0) +
+                   "subsection Initial condition\n set Density = exp(-((x-0.3)^2 + y^2) / 0.02)\n"
+                   "end\n");
+  const auto a = away.solver->prepare_step();
+  EXPECT_GT(a.residual, 0.1);
+  EXPECT_GT(a.gibbs_residual, 0.5);
+}
+
+// τ → 0: the Scharfetter–Gummel scheme tends to the first-order upwind scheme of the Wasserstein
+// flow (their fluxes differ by O(τ/h) where u_f ≈ 0), on E2 with a data term.
+TEST(ScharfetterGummel, ZeroTemperatureLimitIsUpwind) {
+  const std::string base =
+      "set Dimension = 2\nsubsection Problem\n set Type = linear features\n"
+      " subsection Linear features\n  set Target = 0.5, -0.5\n  set Weight decay = 0.5\n"
+      "  set Box half-width = 1.5\n end\nend\nsubsection Initial condition\n"
+      " set Density = exp(-((x + 0.5)^2 + (y - 0.5)^2) / (2 * 0.15^2))\nend\n"
+      "subsection Mesh\n set Subdivisions = 32\nend\n"
+      "subsection Discretization\n set Reconstruction = first order\nend\n"
+      "subsection Time stepping\n set End time = 0.25\n set Integrator = ssp-rk2\n"
+      " set CFL number = 0.5\nend\n";
+  PdeSetup<2> upwind(base);
+  PdeSetup<2> sg(base +
+                 "subsection Dynamics\n set Type = langevin\n set Temperature = 1e-12\nend\n");
+  const auto du = upwind.run_to_end(), ds = sg.run_to_end();
+  EXPECT_EQ(upwind.solver->step_number(), sg.solver->step_number());
+  EXPECT_NEAR(ds.F, du.F, 1e-9 * std::abs(du.F));
+  EXPECT_NEAR(ds.dissipation, du.dissipation, 1e-6 * du.dissipation);
+  dealii::PETScWrappers::MPI::Vector difference = sg.solver->density();
+  difference -= upwind.solver->density();
+  EXPECT_LT(difference.linfty_norm(), 1e-9 * upwind.solver->density().linfty_norm());
+}
+
+// The Ornstein–Uhlenbeck flow: L1 errors against the exact Gaussian at t = 0.25.
+TEST(OrnsteinUhlenbeckPde, Order1D) {
+  expect_ou_order<1>(ou_1d, 32, 4, 1.5);
+}
+TEST(OrnsteinUhlenbeckPde, Order2D) {
+  expect_ou_order<2>(ou_2d, 16, 3, 1.5);
+}
+// Linearly implicit steps (backward Euler here: the OU velocity does not depend on ρ), first
+// order in time: with Δt = 2h² the time error keeps the space error's order.
+TEST(OrnsteinUhlenbeckPde, LinearlyImplicitOrder1D) {
+  expect_ou_order<1>(ou_1d, 32, 4, 1.5, [](const unsigned int r) {
+    const double h = 3.0 / (32 << r), dt = 2 * h * h;
+    return "subsection Time stepping\n set Scheme = linearly implicit\n set Step tolerance = 0\n"
+           " set Initial time step = " +
+           std::to_string(dt) + "\nend\n";
+  });
+}
+
+namespace {
+// Sparse deconvolution between walls in r with temperature τ: a nonlinear F' (the data term),
+// periodic x, confinement by the walls.
+std::string langevin_deconvolution(const std::string &scheme, const double tau,
+                                   const unsigned int subdivisions = 16,
+                                   const std::string &extra = "") {
+  return "set Dimension = 2\nsubsection Problem\n  set Type = sparse deconvolution\n  subsection "
+         "Sparse deconvolution\n    set Minimum weight = 0.2\n    set Maximum weight = 0.4\n"
+         "    set Weight bound = 3\n  end\nend\nsubsection Dynamics\n set Type = langevin\n"
+         " set Temperature = " +
+         std::to_string(tau) +
+         "\nend\nsubsection Discretization\n set Reconstruction = first order\nend\n"
+         "subsection Mesh\n  set Subdivisions = " +
+         std::to_string(subdivisions) +
+         "\n  set Global refinements = 1\nend\nsubsection Time stepping\n  set Scheme = " + scheme +
+         "\n  set Step tolerance = 0\n" + extra + "end\n";
+}
+} // namespace
+
+// Explicit steps under the step limit (CFL and h²/(2dτ) in one): F_τ non-increasing, ρ ≥ 0,
+// mass to round-off, and −dF_τ/dt ≈ the dissipation of the Scharfetter–Gummel fluxes (the
+// semi-discrete identity, up to the O(dt) of the step).
+TEST(FreeEnergy, NonIncreasingAlongExplicitSteps) {
+  PdeSetup<2> setup(langevin_deconvolution("explicit", 0.02));
+  auto previous = setup.solver->prepare_step();
+  ASSERT_TRUE(std::isfinite(previous.free_energy));
+  for (unsigned int n = 0; n < 60; ++n) {
+    const double dt = previous.stable_dt;
+    setup.solver->complete_step(dt);
+    const auto d = setup.solver->prepare_step();
+    EXPECT_LE(d.free_energy, previous.free_energy + 1e-13 * std::abs(previous.free_energy))
+        << "step " << n;
+    EXPECT_NEAR(d.mass, 1.0, 1e-12) << "step " << n;
+    EXPECT_GT(d.min_density, 0.0) << "step " << n;
+    const double rate = (previous.free_energy - d.free_energy) / dt,
+                 mean = 0.5 * (previous.dissipation + d.dissipation);
+    EXPECT_NEAR(rate, mean, 0.05 * mean) << "step " << n;
+    previous = d;
+  }
+}
+
+// The implicit schemes with steps far beyond the explicit limit: F_τ non-increasing at every
+// accepted step, ρ > 0, mass to the solver's tolerance.
+TEST(FreeEnergy, NonIncreasingAlongImplicitSteps) {
+  for (const std::string scheme : {"linearly implicit", "implicit"}) {
+    PdeSetup<2> setup(langevin_deconvolution(scheme, 0.02));
+    auto previous = setup.solver->prepare_step();
+    const double dt = 100 * previous.stable_dt;
+    for (unsigned int n = 0; n < 20; ++n) {
+      if (scheme == "implicit")
+        ASSERT_TRUE(setup.solver->nonlinear_step(dt)) << scheme << ", step " << n;
+      else
+        setup.solver->implicit_step(dt);
+      const auto d = setup.solver->prepare_step();
+      EXPECT_LE(d.free_energy, previous.free_energy + 1e-10 * std::abs(previous.free_energy))
+          << scheme << ", step " << n;
+      EXPECT_NEAR(d.mass, 1.0, 1e-11) << scheme << ", step " << n;
+      EXPECT_GE(d.min_density, 0.0) << scheme << ", step " << n;
+      previous = d;
+    }
+  }
+}
+
+// The Scharfetter–Gummel matrix I/dt + A is an M-matrix whose columns sum to 1/dt.
+TEST(ScharfetterGummel, TransportMatrixIsAnMMatrixWhoseColumnsConserveMass) {
+  PdeSetup<2> setup(langevin_deconvolution("linearly implicit", 0.05));
+  setup.solver->prepare_step();
+  const double dt = 0.05;
+  const auto &M = setup.solver->assemble_transport_matrix(dt);
+  double largest = 0.0;
+  const auto range = M.local_range();
+  for (auto row = range.first; row < range.second; ++row) {
+    PetscInt n = 0;
+    const PetscInt *columns = nullptr;
+    const PetscScalar *values = nullptr;
+    MatGetRow(M, row, &n, &columns, &values);
+    for (PetscInt k = 0; k < n; ++k) {
+      if (static_cast<dealii::types::global_dof_index>(columns[k]) == row)
+        EXPECT_GT(values[k], 1.0 / dt) << "row " << row; // the diffusion leaves every cell
+      else
+        EXPECT_LT(values[k], 0.0) << "row " << row << ", column " << columns[k];
+      largest = std::max(largest, std::abs(values[k]));
+    }
+    MatRestoreRow(M, row, &n, &columns, &values);
+  }
+  dealii::PETScWrappers::MPI::Vector ones(setup.solver->locally_owned_cells(), MPI_COMM_WORLD),
+      sums(ones);
+  ones = 1.0;
+  M.Tvmult(sums, ones);
+  sums.add(-1.0 / dt);
+  // each column sums ≤ 5 entries of size ≤ `largest`
+  EXPECT_LE(sums.linfty_norm(), 8 * std::numeric_limits<double>::epsilon() * largest);
+}
+
+// Two ranks give the serial state: the kernel's all-reduce sums the cells' f in another order
+// (relative ~ n u with n the 512 cells), every other operation is the same per cell.
+TEST(ScharfetterGummel, SerialEqualsParallel) {
+  for (const std::string scheme : {"explicit", "linearly implicit"}) {
+    const std::string text = langevin_deconvolution(scheme, 0.02);
+    PdeSetup<2> serial(text, MPI_COMM_SELF), parallel(text, MPI_COMM_WORLD);
+    const double dt = (scheme == "explicit" ? 0.5 : 20.0) * serial.solver->prepare_step().stable_dt;
+    parallel.solver->prepare_step();
+    for (unsigned int n = 0; n < 10; ++n)
+      for (auto *s : {serial.solver.get(), parallel.solver.get()}) {
+        s->prepare_step();
+        if (scheme == "explicit")
+          s->complete_step(dt);
+        else
+          s->implicit_step(dt);
+      }
+    const auto ds = serial.solver->prepare_step(), dp = parallel.solver->prepare_step();
+    // the KSP's relative tolerance 1e-12 (another block structure on two ranks) for the implicit
+    const double tolerance = scheme == "explicit" ? 1e-11 : 1e-9;
+    EXPECT_NEAR(dp.free_energy, ds.free_energy, tolerance * std::abs(ds.free_energy)) << scheme;
+    EXPECT_NEAR(dp.gibbs_residual, ds.gibbs_residual, tolerance * ds.gibbs_residual) << scheme;
+    EXPECT_NEAR(dp.dissipation, ds.dissipation, tolerance * ds.dissipation) << scheme;
+  }
+}
+
+namespace {
+// Noisy particles from .prm text, i.i.d. from μ0, as `meanfield` builds them.
+struct NoisyParticles {
+  dealii::ParameterHandler prm;
+  RunParameters run;
+  std::unique_ptr<Problem> problem;
+  ParticleParameters parameters;
+  std::unique_ptr<ParticleSystem> system;
+
+  NoisyParticles(const std::string &text, MPI_Comm comm) {
+    declare_all_parameters(prm);
+    prm.parse_input_from_string(text);
+    run.parse_parameters(prm);
+    problem = create_problem(prm, comm);
+    parameters.parse_parameters(prm);
+    parameters.check_consistency(*problem);
+    PdeParameters mesh;
+    mesh.parse_parameters(prm);
+    system = std::make_unique<ParticleSystem>(*problem, parameters, comm);
+    const auto [first, end] = ParticleSystem::local_range(
+        parameters.n_particles, dealii::Utilities::MPI::this_mpi_process(comm),
+        dealii::Utilities::MPI::n_mpi_processes(comm));
+    const InitialDensity<2> mu0(*problem, run.initial_density, run.function_constants);
+    system->set_positions(initial_particles<2>(*problem, parameters, mu0, mesh, first, end - first),
+                          first);
+  }
+  void run_to(const double end_time) {
+    double eta = parameters.step;
+    while (system->time() < end_time - 1e-12) {
+      system->prepare_step();
+      system->advance(end_time - system->time(), eta);
+    }
+  }
+};
+
+std::string ou_particles(const std::string &integrator, const unsigned int m) {
+  return ou_2d.text(16, 0, 1.0) +
+         "subsection Particles\n set Number of particles = " + std::to_string(m) +
+         "\n set Integrator = " + integrator + "\n set Step = 0.004\n set Seed = 7\nend\n";
+}
+} // namespace
+
+// The OU flow on particles: mean and variance per direction within 4σ of the exact Gaussian
+// (σ the sampling error of m particles, 4σ = 2.5% of the variance; Euler–Maruyama's bias in the
+// variance, about K dt/2 = 0.4%, is far below), for Euler–Maruyama and stochastic Heun.
+TEST(OrnsteinUhlenbeckParticles, MeanAndCovariance) {
+  const unsigned int m = 50000;
+  const double t = 1.0;
+  for (const std::string integrator : {"euler", "rk2"}) {
+    NoisyParticles particles(ou_particles(integrator, m), MPI_COMM_WORLD);
+    particles.run_to(t);
+    const WeightedCloud &cloud = particles.system->cloud();
+    double sums[5] = {0, 0, 0, 0, 0}; // Σθ_0, Σθ_1, Σθ_0², Σθ_1², Σθ_0θ_1
+    for (std::size_t j = 0; j < cloud.size(); ++j) {
+      const double *p = cloud.points[j];
+      sums[0] += p[0], sums[1] += p[1], sums[2] += p[0] * p[0], sums[3] += p[1] * p[1];
+      sums[4] += p[0] * p[1];
+    }
+    dealii::Utilities::MPI::sum(dealii::ArrayView<const double>(sums, 5), MPI_COMM_WORLD,
+                                dealii::ArrayView<double>(sums, 5));
+    for (unsigned int i = 0; i < 2; ++i) {
+      const double mean = sums[i] / m, variance = sums[2 + i] / m - mean * mean;
+      const double exact_mean = ou_2d.mean(i, t), exact_variance = ou_2d.variance(i, t);
+      EXPECT_NEAR(mean, exact_mean, 4 * std::sqrt(exact_variance / m)) << integrator << " " << i;
+      EXPECT_NEAR(variance, exact_variance, 4 * exact_variance * std::sqrt(2.0 / m))
+          << integrator << " " << i;
+    }
+    const double covariance = sums[4] / m - sums[0] / m * sums[1] / m;
+    EXPECT_NEAR(covariance, 0.0, 4 * std::sqrt(ou_2d.variance(0, t) * ou_2d.variance(1, t) / m))
+        << integrator;
+  }
+}
+
+// One counter-based normal stream per particle: two ranks move every particle exactly as one
+// rank does (E1 has no data term, so no reduction enters the update).
+TEST(OrnsteinUhlenbeckParticles, SerialEqualsParallel) {
+  NoisyParticles serial(ou_particles("euler", 1000), MPI_COMM_SELF),
+      parallel(ou_particles("euler", 1000), MPI_COMM_WORLD);
+  serial.run_to(0.1);
+  parallel.run_to(0.1);
+  const WeightedCloud &a = serial.system->cloud(), &b = parallel.system->cloud();
+  const std::size_t first = parallel.system->first_index();
+  for (std::size_t j = 0; j < b.size(); ++j)
+    for (unsigned int i = 0; i < 2; ++i)
+      ASSERT_EQ(b.points[j][i], a.points[first + j][i]) << "particle " << first + j;
+}
+
+// The noise reflects at the walls: with a box far narrower than the Gaussian every particle stays
+// inside, and the no-flux box of the PDE holds them as it holds the mass.
+TEST(OrnsteinUhlenbeckParticles, ReflectedAtTheWalls) {
+  OrnsteinUhlenbeck narrow = ou_2d;
+  narrow.tau = 0.5;
+  narrow.half_width = 0.4;
+  narrow.m0 = {0.0, 0.0};
+  NoisyParticles particles(narrow.text(16, 0, 0.2) +
+                               "subsection Particles\n set Number of particles = 2000\n"
+                               " set Integrator = euler\n set Step = 0.01\nend\n",
+                           MPI_COMM_WORLD);
+  particles.run_to(0.2);
+  const WeightedCloud &cloud = particles.system->cloud();
+  for (std::size_t j = 0; j < cloud.size(); ++j)
+    for (unsigned int i = 0; i < 2; ++i) {
+      EXPECT_GE(cloud.points[j][i], -0.4);
+      EXPECT_LE(cloud.points[j][i], 0.4);
+    }
+}
