@@ -152,39 +152,11 @@ private:
     table.add_row(row);
   }
 };
-} // namespace
-
+// The run's last lines: the final state, the implicit steps and the time split, warnings.
 template <int dim>
-void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const PdeParameters &pde,
-             MPI_Comm comm, ConditionalOStream &pcout) {
-  // rank 0's own wall times: no communication in the timers, so that a run stopped by an
-  // exception (an interrupt, a blow-up) still prints its summary without a collective call
-  TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
-  const bool implicit = pde.implicit();
-  pcout << "  mesh: " << solver.n_cells() << " cells, h = " << solver.min_cell_size() << ", "
-        << to_string(pde.reconstruction) << " reconstruction, " << to_string(pde.face_velocity)
-        << " face velocity, "
-        << (implicit ? std::string(pde.scheme == TimeScheme::backward_euler
-                                       ? "backward Euler steps ("
-                                       : "linearly implicit steps (") +
-                           solver.linear_solver_description() + ", step tolerance " +
-                           std::to_string(pde.step_tolerance) + ")"
-                     : to_string(pde.integrator) + ", CFL " + std::to_string(pde.cfl))
-        << "\n\n";
-
-  PdeStepper<dim> stepper(solver, pde);
-  PdeRecorder<dim> recorder(solver, run, pde, timer, comm);
-  TimeLoopSettings settings;
-  settings.end_time = pde.end_time;
-  settings.output_interval = run.output_interval;
-  settings.output_steps = run.output_steps;
-  settings.max_steps = pde.max_steps;
-  settings.stationarity_tolerance = pde.stationarity_tolerance;
-  StopReason reason;
-  {
-    TimerOutput::Scope scope(timer, "time loop (kernel, operator, solver)");
-    reason = TimeLoop(settings, comm, pcout).run(stepper, recorder);
-  }
+void print_summary(const FiniteVolumeSolver<dim> &solver, const PdeStepper<dim> &stepper,
+                   const PdeParameters &pde, const StopReason reason, const double final_l1_error,
+                   ConditionalOStream &pcout) {
   const auto &d = stepper.diagnostics();
   const std::optional<double> F_star = solver.problem().optimal_value();
   pcout << "\n  finished at step " << solver.step_number() << ", t = " << solver.time()
@@ -192,18 +164,25 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
         << "\n  F = " << d.F << " (R-part " << d.risk << ", V-part " << d.potential << "), mass "
         << d.mass << ", outflow " << d.outflow << ", min density " << d.min_density << ", residual "
         << d.residual << "\n";
+  if (pde.dynamics.noisy())
+    pcout << "  free energy F + tau int rho log rho = " << d.free_energy
+          << ", Gibbs residual ||rho - exp(-F'/tau)/Z||_L1 = " << d.gibbs_residual << "\n";
+  const bool implicit = pde.implicit(), newton = pde.scheme == TimeScheme::backward_euler;
   if (implicit)
     pcout << "  implicit steps: " << solver.step_number() << " accepted, "
           << stepper.rejected_steps() << " rejected, " << std::setprecision(3)
           << double(stepper.total_linear_iterations()) /
                  std::max(1.0, double(solver.step_number() + stepper.rejected_steps()))
-          << " KSP iterations per solve\n"
+          << " KSP iterations per step" << (newton ? " (all its Newton iterations)" : "") << "\n"
           << std::setprecision(6);
   {
     const auto &t = solver.step_timings();
     pcout << "  time split (rank 0): kernel and operator " << std::setprecision(3) << t.kernel
           << " s, "
-          << (implicit ? "assembly " + std::to_string(t.assembly) + " s, KSP solve " +
+          << (implicit ? "assembly " + std::to_string(t.assembly) + " s, " +
+                             (newton ? "Newton-Krylov solve (with the F' evaluations of its "
+                                       "Jacobian products) "
+                                     : "KSP solve ") +
                              std::to_string(t.solve) + " s"
                        : "further stages " + std::to_string(t.stages) + " s")
           << "\n"
@@ -224,8 +203,46 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
           << *F_star << ")\n";
   else if (F_star)
     pcout << "  F - F* = " << d.F - *F_star << " (F* = 0)\n";
-  if (!std::isnan(recorder.final_l1_error()))
-    pcout << "  L1 error against the exact solution: " << recorder.final_l1_error() << "\n";
+  if (!std::isnan(final_l1_error))
+    pcout << "  L1 error against the exact solution: " << final_l1_error << "\n";
+}
+} // namespace
+
+template <int dim>
+void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const PdeParameters &pde,
+             MPI_Comm comm, ConditionalOStream &pcout) {
+  // rank 0's own wall times: no communication in the timers, so that a run stopped by an
+  // exception (an interrupt, a blow-up) still prints its summary without a collective call
+  TimerOutput timer(MPI_COMM_SELF, pcout, TimerOutput::summary, TimerOutput::wall_times);
+  const bool implicit = pde.implicit();
+  pcout << "  mesh: " << solver.n_cells() << " cells, h = " << solver.min_cell_size() << ", "
+        << to_string(pde.reconstruction) << " reconstruction, " << to_string(pde.face_velocity)
+        << " face velocity, "
+        << (implicit ? std::string(pde.scheme == TimeScheme::backward_euler
+                                       ? "backward Euler steps ("
+                                       : "linearly implicit steps (") +
+                           solver.linear_solver_description() + ", step tolerance " +
+                           std::to_string(pde.step_tolerance) + ")"
+                     : to_string(pde.integrator) + ", CFL " + std::to_string(pde.cfl))
+        << (pde.dynamics.noisy() ? ", mean-field Langevin with Scharfetter-Gummel fluxes, tau = " +
+                                       std::to_string(pde.dynamics.temperature)
+                                 : std::string())
+        << "\n\n";
+
+  PdeStepper<dim> stepper(solver, pde);
+  PdeRecorder<dim> recorder(solver, run, pde, timer, comm);
+  TimeLoopSettings settings;
+  settings.end_time = pde.end_time;
+  settings.output_interval = run.output_interval;
+  settings.output_steps = run.output_steps;
+  settings.max_steps = pde.max_steps;
+  settings.stationarity_tolerance = pde.stationarity_tolerance;
+  StopReason reason;
+  {
+    TimerOutput::Scope scope(timer, "time loop (kernel, operator, solver)");
+    reason = TimeLoop(settings, comm, pcout).run(stepper, recorder);
+  }
+  print_summary(solver, stepper, pde, reason, recorder.final_l1_error(), pcout);
 }
 
 template void run_pde<1>(FiniteVolumeSolver<1> &, const RunParameters &, const PdeParameters &,
