@@ -1,6 +1,7 @@
 #include <meanfield/base/enum_names.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/interrupt.h>
+#include <meanfield/compare/decomposition.h>
 #include <meanfield/compare/study.h>
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/particles/initialization.h>
@@ -304,8 +305,11 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
   }
   const StatisticsTable table = study_table(records, dim);
   const StatisticsTable slopes = slopes_table(records, floor, pcout);
+  const std::vector<Decomposition> decompositions = decompose_errors(records, floor, study);
+  print_decompositions(decompositions, pcout);
   table.write(run.output_directory + "/study", comm);
   slopes.write(run.output_directory + "/study_slopes", comm);
+  decomposition_table(decompositions).write(run.output_directory + "/study_decomposition", comm);
 }
 
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \

@@ -97,8 +97,8 @@ std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records,
 
 /**
  * `Run mode = study`: one PDE run (and a reference on a finer mesh for the PDE's own error), then
- * the particle runs; writes `study` (one row per run and time), `study_slopes` and
- * `study_pde_error`. Collective.
+ * the particle runs; writes `study` (one row per run and time), `study_slopes`,
+ * `study_pde_error` and `study_decomposition` (M11h). Collective.
  */
 template <int dim>
 void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const RunParameters &run,
