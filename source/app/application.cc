@@ -400,6 +400,8 @@ int run_study_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
         << "\n  study            every run's distances to the PDE at the recorded times"
         << "\n  study_slopes     log-log slopes against m and their spread over seeds"
         << "\n  study_pde_error  the PDE against a finer mesh: the floor of the particle errors"
+        << "\n  study_decomposition  MMD^2 = C/m + E_h^2 fitted (M11): the particle constant, "
+           "the PDE's error E_h and its refinement estimate"
         << "\n  plot:            /usr/bin/python3 postprocess/plot_convergence.py "
         << run.output_directory << "\n";
   return 0;

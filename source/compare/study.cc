@@ -1,6 +1,7 @@
 #include <meanfield/base/enum_names.h>
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/interrupt.h>
+#include <meanfield/compare/decomposition.h>
 #include <meanfield/compare/study.h>
 #include <meanfield/io/statistics_table.h>
 #include <meanfield/particles/initialization.h>
@@ -20,67 +21,6 @@
 #include <stdexcept>
 
 namespace MeanField {
-using dealii::Patterns::Double;
-using dealii::Patterns::Integer;
-using dealii::Patterns::List;
-using dealii::Patterns::Selection;
-
-void StudyParameters::declare_parameters(dealii::ParameterHandler &prm) {
-  prm.enter_subsection("Study");
-  prm.declare_entry("Particle numbers", "10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000",
-                    List(Integer(1, 100000000), 1),
-                    "The values of m, increasing, comma separated (1 <= m <= 1e8).");
-  prm.declare_entry("Seeds", "3", Integer(1),
-                    "Runs per m, with Particles/Seed, Particles/Seed + 1, ...");
-  prm.declare_entry("Times", "", List(Double(0)),
-                    "Times at which the metrics are recorded, increasing, within [0, Time "
-                    "stepping/End time]. Empty: the End time only.");
-  prm.declare_entry("Initializations", "iid",
-                    List(Selection(enum_selection(initialization_names)), 1),
-                    "Particle initializations to compare (values of Particles/Initialization), "
-                    "comma separated, e.g. iid, quasi-random.");
-  prm.declare_entry("Reference refinements", "1", Integer(0, 3),
-                    "The PDE's own error is estimated against the same PDE on a mesh refined this "
-                    "many more times (0: no estimate).");
-  prm.leave_subsection();
-}
-
-void StudyParameters::parse_parameters(dealii::ParameterHandler &prm) {
-  prm.enter_subsection("Study");
-  particle_numbers.clear();
-  for (const std::string &m : dealii::Utilities::split_string_list(prm.get("Particle numbers")))
-    particle_numbers.push_back(dealii::Utilities::string_to_int(m)); // the pattern checked it
-  n_seeds = prm.get_integer("Seeds");
-  times = parse_double_list(prm.get("Times"), "Study/Times");
-  initializations.clear();
-  for (const std::string &name : dealii::Utilities::split_string_list(prm.get("Initializations")))
-    initializations.push_back(parse_enum("Study/Initializations", name, initialization_names));
-  reference_refinements = prm.get_integer("Reference refinements");
-  prm.leave_subsection();
-}
-
-void StudyParameters::check_consistency(const Problem &problem, const PdeParameters &pde,
-                                        const ParticleParameters &particles) const {
-  require(!particle_numbers.empty(), "Study/Particle numbers is empty: give at least one m.");
-  for (std::size_t k = 1; k < particle_numbers.size(); ++k)
-    require(particle_numbers[k] > particle_numbers[k - 1],
-            "Study/Particle numbers must be increasing (" +
-                std::to_string(particle_numbers[k - 1]) + " is followed by " +
-                std::to_string(particle_numbers[k]) + ").");
-  for (std::size_t k = 0; k < times.size(); ++k) {
-    require(times[k] >= 0 && times[k] <= pde.end_time + 1e-12,
-            "Study/Times: " + std::to_string(times[k]) + " lies outside the run [0, " +
-                std::to_string(pde.end_time) + "] (Time stepping/End time).");
-    require(k == 0 || times[k] > times[k - 1], "Study/Times must be increasing.");
-  }
-  require(!initializations.empty(), "Study/Initializations is empty.");
-  for (const ParticleInitialization initialization : initializations) {
-    ParticleParameters p = particles;
-    p.initialization = initialization;
-    p.check_consistency(problem);
-  }
-}
-
 template <int dim>
 std::vector<PdeSnapshot> pde_snapshots(FiniteVolumeSolver<dim> &solver, const PdeParameters &pde,
                                        const std::vector<double> &times) {
@@ -272,26 +212,15 @@ std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records, const 
   return fits;
 }
 
+namespace {
+// The PDE's own error: the same PDE on a mesh refined Study/Reference refinements more times,
+// compared with @p snapshots like a particle measure; the `study_pde_error` table. Collective.
 template <int dim>
-void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const RunParameters &run,
-               const PdeParameters &pde, const ParticleParameters &particles,
-               const ComparisonParameters &comparison, const StudyParameters &study, MPI_Comm comm,
-               dealii::ConditionalOStream &pcout) {
-  const std::vector<double> times =
-      study.times.empty() ? std::vector<double>{pde.end_time} : study.times;
-  const auto density = [&](const dealii::Point<dim> &p) {
-    return mu0.value(p);
-  };
-  dealii::Timer wall(comm, true);
-
-  FiniteVolumeSolver<dim> solver(problem, pde, comm);
-  solver.set_initial_density(density);
-  pcout << "  PDE on " << solver.n_cells() << " cells to t = " << times.back() << " ..."
-        << std::flush;
-  const std::vector<PdeSnapshot> snapshots = pde_snapshots(solver, pde, times);
-  pcout << " " << solver.step_number() << " steps (" << wall.wall_time() << " s)\n";
-
-  // The PDE's own error: the same PDE on a finer mesh, compared like a particle measure.
+ErrorFloor reference_errors(const Problem &problem, const InitialDensity<dim> &mu0,
+                            const RunParameters &run, const PdeParameters &pde,
+                            const ComparisonParameters &comparison, const StudyParameters &study,
+                            const std::vector<PdeSnapshot> &snapshots, MPI_Comm comm,
+                            dealii::ConditionalOStream &pcout) {
   StatisticsTable pde_error;
   pde_error.add_column("time", "recorded time");
   pde_error.add_column("cells", "cells of the reference mesh");
@@ -301,7 +230,10 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
     PdeParameters fine = pde;
     fine.refinements += study.reference_refinements;
     FiniteVolumeSolver<dim> reference(problem, fine, comm);
-    reference.set_initial_density(density);
+    reference.set_initial_density([&](const dealii::Point<dim> &p) { return mu0.value(p); });
+    std::vector<double> times;
+    for (const PdeSnapshot &snapshot : snapshots)
+      times.push_back(snapshot.time);
     const std::vector<PdeSnapshot> references = pde_snapshots(reference, fine, times);
     pcout << "  reference PDE on " << reference.n_cells() << " cells: the PDE's own error\n";
     for (std::size_t k = 0; k < times.size(); ++k) {
@@ -318,17 +250,12 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
     }
   }
   pde_error.write(run.output_directory + "/study_pde_error", comm);
+  return floor;
+}
 
-  pcout << "\n";
-  std::vector<StudyRecord> records;
-  try {
-    study_particles(problem, mu0, pde, particles, comparison, study, snapshots, comm, pcout,
-                    records);
-  } catch (const Interrupted &) {
-    study_table(records, dim).write(run.output_directory + "/study", comm); // the runs done
-    throw;
-  }
-  const StatisticsTable table = study_table(records, dim);
+// The `study_slopes` table (M11f) and its summary on @p pcout.
+StatisticsTable slopes_table(const std::vector<StudyRecord> &records, const ErrorFloor &floor,
+                             dealii::ConditionalOStream &pcout) {
   StatisticsTable slopes;
   slopes.add_column("initialization", "Particles/Initialization");
   slopes.add_column("time", "recorded time");
@@ -347,8 +274,44 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
           << " values of m above 3 x "
           << "the PDE's error)\n";
   }
+  return slopes;
+}
+} // namespace
+
+template <int dim>
+void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const RunParameters &run,
+               const PdeParameters &pde, const ParticleParameters &particles,
+               const ComparisonParameters &comparison, const StudyParameters &study, MPI_Comm comm,
+               dealii::ConditionalOStream &pcout) {
+  const std::vector<double> times =
+      study.times.empty() ? std::vector<double>{pde.end_time} : study.times;
+  dealii::Timer wall(comm, true);
+
+  FiniteVolumeSolver<dim> solver(problem, pde, comm);
+  solver.set_initial_density([&](const dealii::Point<dim> &p) { return mu0.value(p); });
+  pcout << "  PDE on " << solver.n_cells() << " cells to t = " << times.back() << " ..."
+        << std::flush;
+  const std::vector<PdeSnapshot> snapshots = pde_snapshots(solver, pde, times);
+  pcout << " " << solver.step_number() << " steps (" << wall.wall_time() << " s)\n";
+  const ErrorFloor floor =
+      reference_errors(problem, mu0, run, pde, comparison, study, snapshots, comm, pcout);
+
+  pcout << "\n";
+  std::vector<StudyRecord> records;
+  try {
+    study_particles(problem, mu0, pde, particles, comparison, study, snapshots, comm, pcout,
+                    records);
+  } catch (const Interrupted &) {
+    study_table(records, dim).write(run.output_directory + "/study", comm); // the runs done
+    throw;
+  }
+  const StatisticsTable table = study_table(records, dim);
+  const StatisticsTable slopes = slopes_table(records, floor, pcout);
+  const std::vector<Decomposition> decompositions = decompose_errors(records, floor, study);
+  print_decompositions(decompositions, pcout);
   table.write(run.output_directory + "/study", comm);
   slopes.write(run.output_directory + "/study_slopes", comm);
+  decomposition_table(decompositions).write(run.output_directory + "/study_decomposition", comm);
 }
 
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \

@@ -13,7 +13,8 @@ namespace fs = std::filesystem;
 
 bool is_run_file(const std::string &name) {
   static const std::regex run_file(
-      "(parameters\\.prm|(statistics|comparison|study|study_slopes|study_pde_error|paper|"
+      "(parameters\\.prm|(statistics|comparison|study|study_slopes|study_pde_error|"
+      "study_decomposition|paper|"
       "paper_summary|trajectories|ground_truth)(\\.tmp)?|(solution|particles)\\.pvd(\\.tmp)?|"
       "solution/solution_[0-9]{5}(\\.[0-9]+)?\\.(vtu|pvtu)|"
       "particles/particles_[0-9]{5}(\\.[0-9]+)?\\.(vtu|pvtu)|"
@@ -69,9 +70,10 @@ void check_output_directory(const std::string &path, const bool overwrite, MPI_C
       return "the output directory name is empty.";
     if (fs::exists(path, code) && !fs::is_directory(path, code))
       return "it exists but is not a directory. Choose another Output/Directory.";
-    for (const std::string name : {"parameters.prm", "statistics", "comparison", "study",
-                                   "study_slopes", "study_pde_error", "paper", "paper_summary",
-                                   "trajectories", "ground_truth", "solution.pvd", "particles.pvd"})
+    for (const std::string name :
+         {"parameters.prm", "statistics", "comparison", "study", "study_slopes", "study_pde_error",
+          "study_decomposition", "paper", "paper_summary", "trajectories", "ground_truth",
+          "solution.pvd", "particles.pvd"})
       for (const std::string &file : {name, name + ".tmp"})
         if (fs::is_directory(fs::path(path) / file, code))
           return "it holds a directory named " + file +

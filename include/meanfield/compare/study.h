@@ -1,5 +1,6 @@
 #pragma once
 
+#include <meanfield/base/enum_names.h>
 #include <meanfield/compare/comparison.h>
 #include <meanfield/problems/initial_density.h>
 
@@ -8,6 +9,13 @@
 #include <vector>
 
 namespace MeanField {
+/// The weights of the least-squares fit (M11h) of d² = C/m + E_h² over the runs: m² (d² − E_h²
+/// has a standard deviation ∝ C/m; the runs of large m carry E_h) or uniform (ordinary least
+/// squares, dominated by the noise of the smallest m).
+enum class FitWeights { m_squared, uniform };
+inline constexpr EnumName<FitWeights> fit_weight_names[] = {{FitWeights::m_squared, "m^2"},
+                                                            {FitWeights::uniform, "uniform"}};
+
 /// The `Study` subsection: particle-to-PDE convergence as m grows (doc/theory.md §2, §5).
 struct StudyParameters {
   std::vector<unsigned int> particle_numbers; ///< m, increasing
@@ -15,6 +23,8 @@ struct StudyParameters {
   std::vector<double> times; ///< where the metrics are recorded; empty: the End time
   std::vector<ParticleInitialization> initializations;
   unsigned int reference_refinements; ///< the PDE's error: against a mesh refined this often
+  double assumed_pde_order; ///< p of the Richardson estimate (M11i) from that one reference
+  FitWeights fit_weights;   ///< of the decomposition (M11h)
 
   static void declare_parameters(dealii::ParameterHandler &prm);
   void parse_parameters(dealii::ParameterHandler &prm);
@@ -87,8 +97,8 @@ std::vector<SlopeFit> fit_slopes(const std::vector<StudyRecord> &records,
 
 /**
  * `Run mode = study`: one PDE run (and a reference on a finer mesh for the PDE's own error), then
- * the particle runs; writes `study` (one row per run and time), `study_slopes` and
- * `study_pde_error`. Collective.
+ * the particle runs; writes `study` (one row per run and time), `study_slopes`,
+ * `study_pde_error` and `study_decomposition` (M11h). Collective.
  */
 template <int dim>
 void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const RunParameters &run,
