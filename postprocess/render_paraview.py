@@ -504,7 +504,9 @@ def main(argv):
         particle_count = particles.GetDataInformation().GetNumberOfPoints()
         rep = pv.Show(particles, view)
         rep.SetRepresentationType("Points")
-        rep.RenderPointsAsSpheres = 1
+        # Spheres in 3D; flat points in 2D, where (Mesa, Xvfb) the sphere impostors on the
+        # mesh's plane lost the depth test for most particles
+        rep.RenderPointsAsSpheres = 1 if dim == 3 else 0
         # Sphere diameter in pixels: large for a few particles, small for many.
         rep.PointSize = max(2.0, min(11.0, 160.0 / math.sqrt(max(particle_count, 1)))
                             * _SIZE_SCALE[0])

@@ -9,14 +9,17 @@ For a study's output directory (Run mode = study, e.g. results/study_langevin_re
   (to the same time), and taken as linear in m beyond (the kernel costs O(m n) a step);
 * the PDE's error on 2^r times coarser meshes is estimated by refinement, as the study does: its
   distance d1 to the mesh refined once, over (1 - 2^-p) with p = Study/Assumed PDE order
-  (`Run mode = study` with one particle run, for each --refinements r); its wall time is that of
-  a `Run mode = pde` run to the same time (the time loop).
+  (`Run mode = study` with one particle run, for each --refinements r, with the study's own time
+  stepping); its wall time is that of a `Run mode = pde` run to the same time (its time loop), with
+  the --wall-set entries (e.g. large steps and a stationarity tolerance: at a stationary state
+  the time stepping does not change the answer, only the cost).
 
 Prints a table (eps, particles m and wall time, PDE mesh and wall time, ratio) and, with --output,
 draws wall time against eps for both.
 
 Usage: postprocess/work_precision.py build/meanfield <study directory> [--epsilon 0.01]
            [--refinements 1 2 3] [--particles 1000 10000] [--np 2] [--output figure.png]
+           [--wall-set "Time stepping/Step tolerance=5" ...]
 """
 import argparse
 import os
@@ -57,6 +60,10 @@ def main():
     parser.add_argument("--refinements", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--particles", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--np", type=int, default=1, help="MPI ranks of every run")
+    parser.add_argument("--wall-set", action="append", default=[], metavar="ENTRY=VALUE",
+                        help="a --set for the timed PDE runs only, e.g. 'Time stepping/Step "
+                        "tolerance=5' or 'Time stepping/Stationarity tolerance=1e-5': a "
+                        "stationary state need not be reached with a study's small steps")
     parser.add_argument("--output")
     args = parser.parse_args()
 
@@ -76,6 +83,7 @@ def main():
         pde = []  # (refinement, cells per direction, E_ref, wall)
         for r in args.refinements:
             mesh = ["--set", f"Mesh/Global refinements={r}"]
+            timed = [item for entry in args.wall_set for item in ("--set", entry)]
             out = os.path.join(tmp, f"study{r}")
             run(launcher + common + mesh + [
                 "--set", "Study/Particle numbers=100", "--set", "Study/Seeds=1",
@@ -84,7 +92,7 @@ def main():
             d1 = float([e for e in rows_of(os.path.join(out, "study_pde_error"))
                         if float(e["time"]) == T][0]["MMD"])
             log = run(launcher + common + mesh + [
-                "--set", "Run mode=pde", "--set", "Time stepping/Stationarity tolerance=0",
+                "--set", "Run mode=pde", "--set", "Time stepping/Stationarity tolerance=0"] + timed + [
                 "--set", f"Output/Directory={os.path.join(tmp, f'pde{r}')}"], f"pde run {r}")
             cells = int(re.search(r"mesh: (\d+) cells", log).group(1))
             pde.append((r, round(cells ** 0.5), d1 / (1 - 2 ** -order), loop_wall(log)))

@@ -233,6 +233,8 @@ void ParticleSystem::complete_step(const double dt) {
       for (unsigned int i = 0; i < d; ++i)
         p[i] -= dt * data_grads[j * d + i] - noise_increment(j, i);
       V.prox(p, d, dt);
+      if (prm.dynamics.noisy())
+        reflect(p);
     }
   } else if (prm.integrator == ParticleIntegrator::sgd) {
     const Objective batch = batch_objective();

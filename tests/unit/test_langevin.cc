@@ -382,11 +382,12 @@ std::string ou_particles(const std::string &integrator, const unsigned int m) {
 
 // The OU flow on particles: mean and variance per direction within 4σ of the exact Gaussian
 // (σ the sampling error of m particles, 4σ = 2.5% of the variance; Euler–Maruyama's bias in the
-// variance, about K dt/2 = 0.4%, is far below), for Euler–Maruyama and stochastic Heun.
+// variance, about K dt/2 = 0.4%, is far below), for Euler–Maruyama, stochastic Heun and the noisy
+// forward–backward step θ ← prox_{ηV}(θ + √(2τη)ζ) = (θ + √(2τη)ζ)/(1 + ηK) (bias −ηK/2 likewise).
 TEST(OrnsteinUhlenbeckParticles, MeanAndCovariance) {
   const unsigned int m = 50000;
   const double t = 1.0;
-  for (const std::string integrator : {"euler", "rk2"}) {
+  for (const std::string integrator : {"euler", "rk2", "forward-backward"}) {
     NoisyParticles particles(ou_particles(integrator, m), MPI_COMM_WORLD);
     particles.run_to(t);
     const WeightedCloud &cloud = particles.system->cloud();
@@ -432,17 +433,20 @@ TEST(OrnsteinUhlenbeckParticles, ReflectedAtTheWalls) {
   narrow.tau = 0.5;
   narrow.half_width = 0.4;
   narrow.m0 = {0.0, 0.0};
-  NoisyParticles particles(narrow.text(16, 0, 0.2) +
-                               "subsection Particles\n set Number of particles = 2000\n"
-                               " set Integrator = euler\n set Step = 0.01\nend\n",
-                           MPI_COMM_WORLD);
-  particles.run_to(0.2);
-  const WeightedCloud &cloud = particles.system->cloud();
-  for (std::size_t j = 0; j < cloud.size(); ++j)
-    for (unsigned int i = 0; i < 2; ++i) {
-      EXPECT_GE(cloud.points[j][i], -0.4);
-      EXPECT_LE(cloud.points[j][i], 0.4);
-    }
+  for (const std::string integrator : {"euler", "rk2", "forward-backward"}) {
+    NoisyParticles particles(narrow.text(16, 0, 0.2) +
+                                 "subsection Particles\n set Number of particles = 2000\n"
+                                 " set Integrator = " +
+                                 integrator + "\n set Step = 0.01\nend\n",
+                             MPI_COMM_WORLD);
+    particles.run_to(0.2);
+    const WeightedCloud &cloud = particles.system->cloud();
+    for (std::size_t j = 0; j < cloud.size(); ++j)
+      for (unsigned int i = 0; i < 2; ++i) {
+        ASSERT_GE(cloud.points[j][i], -0.4) << integrator;
+        ASSERT_LE(cloud.points[j][i], 0.4) << integrator;
+      }
+  }
 }
 
 namespace {
