@@ -9,6 +9,13 @@
 
 #include <deal.II/base/parameter_handler.h>
 
+#include <gtest/gtest.h>
+#include <petscmat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include <memory>
 #include <string>
 
@@ -41,6 +48,45 @@ struct PdeSetup {
     return solver->prepare_step();
   }
 };
+
+/**
+ * The matrix I/dt + A of an implicit step (M10; Scharfetter–Gummel: M13) is an M-matrix whose
+ * columns conserve mass: diagonal ≥ 1/dt and off-diagonal ≤ 0 (with @p strict: > 1/dt and < 0,
+ * every face carrying a flux), and 1ᵀ(I/dt + A) = 1ᵀ/dt (no outflow) to round-off: each column
+ * sum adds ≤ 2d + 1 entries of size ≤ the largest, so a few ulps of it. Returns the largest
+ * |entry|.
+ */
+inline double expect_mass_conserving_m_matrix(const dealii::PETScWrappers::MPI::SparseMatrix &M,
+                                              const dealii::IndexSet &owned, const double dt,
+                                              const bool strict) {
+  double largest = 0.0;
+  const auto range = M.local_range();
+  for (auto row = range.first; row < range.second; ++row) {
+    PetscInt n = 0;
+    const PetscInt *columns = nullptr;
+    const PetscScalar *values = nullptr;
+    MatGetRow(M, row, &n, &columns, &values);
+    for (PetscInt k = 0; k < n; ++k) {
+      const bool diagonal = static_cast<dealii::types::global_dof_index>(columns[k]) == row;
+      if (diagonal && strict)
+        EXPECT_GT(values[k], 1.0 / dt) << "row " << row;
+      else if (diagonal)
+        EXPECT_GE(values[k], 1.0 / dt) << "row " << row;
+      else if (strict)
+        EXPECT_LT(values[k], 0.0) << "row " << row << ", column " << columns[k];
+      else
+        EXPECT_LE(values[k], 0.0) << "row " << row << ", column " << columns[k];
+      largest = std::max(largest, std::abs(values[k]));
+    }
+    MatRestoreRow(M, row, &n, &columns, &values);
+  }
+  dealii::PETScWrappers::MPI::Vector ones(owned, M.get_mpi_communicator()), sums(ones);
+  ones = 1.0;
+  M.Tvmult(sums, ones);
+  sums.add(-1.0 / dt);
+  EXPECT_LE(sums.linfty_norm(), 8 * std::numeric_limits<double>::epsilon() * largest);
+  return largest;
+}
 
 /// ∫ over the box of the (unnormalised) μ0 expression, by a fine tensor midpoint rule.
 template <int dim>

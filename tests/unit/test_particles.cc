@@ -2,6 +2,7 @@
 // known BLASSO optimum of a one-spike deconvolution, monotone F, conservation of a² − |w|² for
 // ReLU without weight decay, SGD reproducible from its seed, initializations independent of the
 // number of ranks and faithful to μ0.
+#include "particle_test_helpers.h"
 #include "test_helpers.h"
 
 #include <meanfield/app/parameters.h>
@@ -24,61 +25,10 @@
 #include <string>
 
 using namespace MeanField;
+using MeanField::testing::ParticleSetup;
 using MeanField::testing::relative_difference;
 
 namespace {
-// A problem and a particle system built from .prm text, as `meanfield` builds them (serial).
-struct ParticleSetup {
-  dealii::ParameterHandler prm;
-  RunParameters run;
-  std::unique_ptr<Problem> problem;
-  ParticleParameters parameters;
-  std::unique_ptr<ParticleSystem> system;
-
-  explicit ParticleSetup(const std::string &text, MPI_Comm comm = MPI_COMM_SELF) {
-    declare_all_parameters(prm);
-    prm.parse_input_from_string(text);
-    run.parse_parameters(prm);
-    problem = create_problem(prm, comm);
-    parameters.parse_parameters(prm);
-    parameters.check_consistency(*problem);
-    system = std::make_unique<ParticleSystem>(*problem, parameters, comm);
-    const auto [first, end] = ParticleSystem::local_range(
-        parameters.n_particles, dealii::Utilities::MPI::this_mpi_process(comm),
-        dealii::Utilities::MPI::n_mpi_processes(comm));
-    system->set_positions(positions(first, end - first), first);
-  }
-
-  PointSet positions(const std::size_t first, const std::size_t count) {
-    const unsigned int d = problem->dimension();
-    const ParticleInitialization method = parameters.initialization;
-    if (d > 3 || method == ParticleInitialization::evenly_spaced ||
-        method == ParticleInitialization::sphere)
-      return initial_particles(*problem, parameters, first, count);
-    PdeParameters mesh;
-    mesh.parse_parameters(prm);
-    if (d == 1)
-      return initial_particles<1>(*problem, parameters,
-                                  InitialDensity<1>(*problem, run.initial_density, ""), mesh, first,
-                                  count);
-    if (d == 2)
-      return initial_particles<2>(*problem, parameters,
-                                  InitialDensity<2>(*problem, run.initial_density, ""), mesh, first,
-                                  count);
-    return initial_particles<3>(*problem, parameters,
-                                InitialDensity<3>(*problem, run.initial_density, ""), mesh, first,
-                                count);
-  }
-
-  /// n steps of length dt; returns the diagnostics after the last one.
-  ParticleSystem::Diagnostics run_steps(const unsigned int n, const double dt) {
-    for (unsigned int k = 0; k < n; ++k) {
-      system->prepare_step();
-      system->complete_step(dt);
-    }
-    return system->prepare_step();
-  }
-};
 
 std::vector<double> mean_of(const WeightedCloud &cloud) {
   std::vector<double> mean(cloud.dim(), 0.0);
