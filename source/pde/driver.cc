@@ -16,7 +16,7 @@ namespace MeanField {
 using namespace dealii;
 
 namespace {
-StatisticsTable pde_statistics_table(const bool implicit, const bool langevin) {
+StatisticsTable pde_statistics_table(const bool implicit, const bool langevin, const bool refined) {
   StatisticsTable table;
   table.add_column("step", "time step number n");
   table.add_column("time", "t_n");
@@ -41,6 +41,11 @@ StatisticsTable pde_statistics_table(const bool implicit, const bool langevin) {
                                "output times (nan elsewhere and for other problems)");
   table.add_column("residual", "sum_K |K| |d rho_K/dt| = ||L(rho_h)||_L1, the stationarity "
                                "residual (doc/theory.md (M9h)): 0 at a stationary state");
+  if (refined) {
+    table.add_column("cells", "active cells of the (locally refined) mesh");
+    table.add_column("finest level", "levels of the finest cell above the mesh of Subdivisions "
+                                     "and Global refinements (Mesh/Refinement)");
+  }
   if (langevin) {
     table.add_column("entropy", "sum_K |K| rho_K log rho_K, the entropy term of (M12)");
     table.add_column("free energy", "F_tau = F + tau int rho log rho (M12), non-increasing along "
@@ -71,7 +76,8 @@ public:
       , langevin(pde.dynamics.noisy())
       , timer(timer)
       , comm(comm)
-      , table(pde_statistics_table(implicit, langevin))
+      , refined(pde.refinement.refined())
+      , table(pde_statistics_table(implicit, langevin, refined))
       , pvd(run.output_directory, "solution")
       , F_star(solver.problem().optimal_value())
       , wall(comm, true) {}
@@ -105,6 +111,7 @@ private:
   const RunParameters &run;
   const bool implicit, langevin;
   dealii::TimerOutput &timer;
+  const bool refined;
   MPI_Comm comm;
   StatisticsTable table;
   PvdRecord pvd;
@@ -142,6 +149,10 @@ private:
                                             F_star ? d.F - *F_star : nan,
                                             error,
                                             d.residual};
+    if (refined) {
+      row.push_back(static_cast<long long>(d.cells));
+      row.push_back(static_cast<long long>(d.finest_level));
+    }
     if (langevin)
       row.insert(row.end(), {d.entropy, d.free_energy, d.gibbs_residual});
     if (implicit) {

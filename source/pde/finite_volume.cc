@@ -3,6 +3,7 @@
 // linearly implicit step live in the other finite_volume_*.cc files and implicit_step.cc.
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/stopwatch.h>
+#include <meanfield/pde/face_table.h>
 #include <meanfield/pde/finite_volume.h>
 #include <meanfield/pde/newton_solver.h>
 #include <meanfield/pde/transport_solver.h>
@@ -67,10 +68,16 @@ FiniteVolumeSolver<dim>::FiniteVolumeSolver(const Problem &problem_,
   if (!periodic.empty())
     mesh->add_periodicity(periodic);
   mesh->refine_global(prm.refinements);
+  refine_box();
+  set_up_system();
+}
 
+template <int dim>
+void FiniteVolumeSolver<dim>::set_up_system() {
   dof_handler.reinit(*mesh);
   dof_handler.distribute_dofs(fe);
-  number_cells_lexicographically();
+  if (!prm.refinement.face_path())
+    number_cells_lexicographically(); // (the face path keeps p4est's z-order)
   vector_dof_handler.reinit(*mesh);
   vector_dof_handler.distribute_dofs(vector_fe);
   owned = dof_handler.locally_owned_dofs();
@@ -86,6 +93,8 @@ FiniteVolumeSolver<dim>::FiniteVolumeSolver(const Problem &problem_,
   rhs0.reinit(owned, comm);
   rhs.reinit(owned, comm);
   ghosted.reinit(owned, ghost, comm);
+  slopes.clear();
+  ghosted_slopes.clear();
   if (prm.reconstruction == Reconstruction::minmod)
     for (unsigned int i = 0; i < dim; ++i) {
       slopes.emplace_back(owned, comm);
@@ -94,11 +103,12 @@ FiniteVolumeSolver<dim>::FiniteVolumeSolver(const Problem &problem_,
   build_tables();
   if (prm.implicit())
     set_up_implicit_solver();
+  prepared = false;
 }
 
 template <int dim>
-void FiniteVolumeSolver<dim>::set_initial_density(
-    const std::function<double(const Point<dim> &)> &density) {
+double
+FiniteVolumeSolver<dim>::project_density(const std::function<double(const Point<dim> &)> &density) {
   const QGauss<dim> quadrature(prm.quadrature_points);
   const MappingQ1<dim> mapping; // FEValues keeps a pointer to it
   FEValues<dim> fe_values(mapping, fe, quadrature, update_quadrature_points | update_JxW_values);
@@ -139,6 +149,21 @@ void FiniteVolumeSolver<dim>::set_initial_density(
   require(mass > 0, "Initial condition/Density integrates to zero on the mesh: it must have "
                     "positive mass in the box.");
   rho /= mass;
+  return mass;
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::set_initial_density(
+    const std::function<double(const Point<dim> &)> &density) {
+  double mass = project_density(density);
+  // an adaptive mesh starts refined where μ0 puts its mass: Maximum level rounds of the
+  // indicator, μ0 projected afresh on each mesh (no transfer error at t = 0)
+  if (prm.refinement.adaptive)
+    for (unsigned int round = 0; round < prm.refinement.maximum_level; ++round) {
+      adapt_mesh();
+      mass = project_density(density);
+    }
+  n_adaptations = 0;
   initial_density = density;
   initial_mass = mass;
   const Point<dim> m = this->mean();

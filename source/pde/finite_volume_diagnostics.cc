@@ -1,5 +1,6 @@
 // The diagnostics of a prepared finite-volume state: F and its parts, the dissipation of the
 // fluxes (M6h), the stationarity residual ‖∂_t ρ_h‖_L1, extrema and the CFL step.
+#include <meanfield/pde/face_table.h>
 #include <meanfield/pde/finite_volume.h>
 #include <meanfield/pde/vector_access.h>
 
@@ -40,6 +41,10 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
                                                  const double *local_density, const double *rate,
                                                  const double outflow_dissipation) {
   const double *r = local_density;
+  if (faces) {
+    face_diagnostics(state, local_density, rate);
+    return;
+  }
   // The dissipation of the fluxes actually used (M6h); per owned cell the outgoing rate
   // Σ_f max(u_out, 0)|f|/|K| and the largest face speed. Unit-stride loops over the patch,
   // the owned cells selected by a 0/1 mask.
@@ -69,14 +74,25 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
   }
   if (langevin()) // the Scharfetter–Gummel out-rate: CFL and diffusive limit h²/(2dτ) in one
     max_rate = sg_max_out_rate();
-  // extrema of ρ and the stationarity residual Σ_K |K| |dρ_K/dt| (doc/theory.md (M9h))
+  double residual = 0.0; // the stationarity residual Σ_K |K| |dρ_K/dt| (doc/theory.md (M9h))
+#pragma omp simd reduction(+ : residual)
+  for (unsigned int c = 0; c < n_owned; ++c)
+    residual += std::abs(rate[c]);
+  finish_diagnostics(state, r, dissipation, residual * cell_volume, max_speed, max_rate);
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::finish_diagnostics(const Objective::State &state,
+                                                 const double *local_density,
+                                                 const double dissipation, const double residual,
+                                                 const double max_speed, double max_rate) {
+  const double *r = local_density;
   double min_rho = std::numeric_limits<double>::max(),
-         max_rho = std::numeric_limits<double>::lowest(), residual = 0.0;
-#pragma omp simd reduction(min : min_rho) reduction(max : max_rho) reduction(+ : residual)
+         max_rho = std::numeric_limits<double>::lowest();
+#pragma omp simd reduction(min : min_rho) reduction(max : max_rho)
   for (unsigned int c = 0; c < n_owned; ++c) {
     min_rho = std::min(min_rho, r[c]);
     max_rho = std::max(max_rho, r[c]);
-    residual += std::abs(rate[c]);
   }
   last_state = state;
   last.time = current_time;
@@ -84,8 +100,10 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
   last.risk = state.risk;
   last.potential = state.potential;
   last.mass = state.mass;
+  last.cells = mesh->n_global_active_cells();
+  last.finest_level = finest_level;
   // two reductions for all of them
-  std::vector<double> sums{dissipation, outflow_local, wall_flux_local, residual * cell_volume},
+  std::vector<double> sums{dissipation, outflow_local, wall_flux_local, residual},
       maxima{-min_rho, max_rho, max_speed, max_rate};
   Utilities::MPI::sum(sums, comm, sums);
   Utilities::MPI::max(maxima, comm, maxima);
@@ -104,7 +122,9 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \
   template double FiniteVolumeSolver<dim>::face_dissipation(bool) const;                           \
   template void FiniteVolumeSolver<dim>::update_diagnostics(                                       \
-      const Objective::State &, const double *, const double *, double);
+      const Objective::State &, const double *, const double *, double);                           \
+  template void FiniteVolumeSolver<dim>::finish_diagnostics(                                       \
+      const Objective::State &, const double *, double, double, double, double);
 MEANFIELD_INSTANTIATE(1)
 MEANFIELD_INSTANTIATE(2)
 MEANFIELD_INSTANTIATE(3)

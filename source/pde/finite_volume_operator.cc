@@ -1,5 +1,6 @@
 // The spatial operator of FiniteVolumeSolver: L(ρ) of the upwind finite-volume scheme (M9) as a
 // function of the density, and its linearization with the face velocities frozen (M10).
+#include <meanfield/pde/face_table.h>
 #include <meanfield/pde/finite_volume.h>
 #include <meanfield/pde/matrix_values.h>
 #include <meanfield/pde/vector_access.h>
@@ -164,11 +165,12 @@ double FiniteVolumeSolver<dim>::apply_operator(const PETScWrappers::MPI::Vector 
   if (has_ghosts) {
     ghosted = density; // copy and ghost exchange
     local.emplace(ghosted);
-    load_patch(local->data());
-  } else {
+  } else
     owned_only.emplace(density);
-    load_patch(owned_only->data());
-  }
+  const double *local_density = has_ghosts ? local->data() : owned_only->data();
+  if (faces)
+    return apply_face_operator(local_density, result, state);
+  load_patch(local_density);
 
   // The kernel on the cloud {(cell centre, cell mass)}: f_μ, R, g, one all-reduce (M1–M3).
   state = objective.evaluate(centre_grid, W);
@@ -204,6 +206,10 @@ FiniteVolumeSolver<dim>::assemble_transport_matrix(const double dt) {
   // Langevin (τ > 0): the same pattern with the Scharfetter–Gummel coefficients, the flux
   // through a face a ρ_L − b ρ_R (a = sg_lower, b = sg_upper; upwind: a = u⁺, b = −u⁻).
   Assert(prepared, ExcMessage("assemble_transport_matrix() needs prepare_step() first"));
+  if (faces) {
+    assemble_face_matrix(dt);
+    return transport;
+  }
   // straight into the rank's value arrays (MatrixValues): a periodic direction of one or two
   // cells repeats a place, and its contributions add up
   constexpr unsigned int R = 2 * dim + 1;

@@ -2,6 +2,7 @@
 // VTK frames of the density, F' and the velocity.
 #include <meanfield/base/parallel.h>
 #include <meanfield/io/checked_file.h>
+#include <meanfield/pde/face_table.h>
 #include <meanfield/pde/finite_volume.h>
 #include <meanfield/pde/vector_access.h>
 
@@ -20,7 +21,7 @@ using namespace dealii;
 template <int dim>
 void FiniteVolumeSolver<dim>::update_cloud(const double *local_density) const {
   for (unsigned int c = 0; c < n_owned; ++c)
-    kernel_cloud.weights[c] = local_density[c] * cell_volume;
+    kernel_cloud.weights[c] = local_density[c] * (faces ? faces->volume[c] : cell_volume);
 }
 
 template <int dim>
@@ -65,6 +66,13 @@ std::optional<double> FiniteVolumeSolver<dim>::exact_l1_error() const {
 }
 
 template <int dim>
+void FiniteVolumeSolver<dim>::cell_volumes(PETScWrappers::MPI::Vector &volumes) const {
+  OwnedValues values(volumes);
+  for (unsigned int c = 0; c < n_owned; ++c)
+    values.data()[c] = faces ? faces->volume[c] : cell_volume;
+}
+
+template <int dim>
 Point<dim> FiniteVolumeSolver<dim>::mean() const {
   ghosted = rho;
   LocalForm local(ghosted);
@@ -95,7 +103,8 @@ std::string FiniteVolumeSolver<dim>::write_vtu(const std::string &directory,
                                                const unsigned int index) const {
   ghosted = rho;
   // Cell fields from the last prepare_step(): F' and the velocity −∇F' at the cell centres.
-  Vector<double> first_variation(mesh->n_active_cells()), rank(mesh->n_active_cells());
+  Vector<double> first_variation(mesh->n_active_cells()), rank(mesh->n_active_cells()),
+      level(mesh->n_active_cells());
   std::vector<double> centre_values(n_owned), centre_gradients(n_owned * dim);
   if (n_owned > 0)
     objective.first_variation(last_state, centres, centre_values.data(), centre_gradients.data());
@@ -111,6 +120,7 @@ std::string FiniteVolumeSolver<dim>::write_vtu(const std::string &directory,
     const unsigned int c = index_scalar[0] - first;
     first_variation[cell->active_cell_index()] = centre_values[c];
     rank[cell->active_cell_index()] = Utilities::MPI::this_mpi_process(comm);
+    level[cell->active_cell_index()] = faces ? faces->level[c] : 0;
     for (unsigned int i = 0; i < dim; ++i)
       velocity[index_vector[i]] = -centre_gradients[c * dim + i];
   }
@@ -125,6 +135,7 @@ std::string FiniteVolumeSolver<dim>::write_vtu(const std::string &directory,
   data_out.add_data_vector(vector_dof_handler, velocity, names, interpretation);
   data_out.add_data_vector(first_variation, "first_variation", DataOut<dim>::type_cell_data);
   data_out.add_data_vector(rank, "mpi_rank", DataOut<dim>::type_cell_data);
+  data_out.add_data_vector(level, "level", DataOut<dim>::type_cell_data);
   data_out.build_patches();
   // deal.II compresses with zlib's best (slowest) level by default: seconds per frame at 64k cells
   DataOutBase::VtkFlags flags;
@@ -162,6 +173,7 @@ std::string FiniteVolumeSolver<dim>::write_vtu(const std::string &directory,
       const std::function<double(const Point<dim> &)> &) const;                                    \
   template std::optional<double> FiniteVolumeSolver<dim>::exact_l1_error() const;                  \
   template Point<dim> FiniteVolumeSolver<dim>::mean() const;                                       \
+  template void FiniteVolumeSolver<dim>::cell_volumes(PETScWrappers::MPI::Vector &) const;         \
   template const WeightedCloud &FiniteVolumeSolver<dim>::cloud() const;                            \
   template std::string FiniteVolumeSolver<dim>::write_vtu(const std::string &, unsigned int) const;
 MEANFIELD_INSTANTIATE(1)

@@ -1,5 +1,6 @@
 // The lattice, patch and face tables of FiniteVolumeSolver, built once (doc/theory.md §4): the
 // stepping loops then run over flat arrays without a mesh iterator.
+#include <meanfield/pde/face_table.h>
 #include <meanfield/pde/finite_volume.h>
 #include <meanfield/pde/matrix_values.h>
 #include <meanfield/pde/vector_access.h>
@@ -309,6 +310,11 @@ void FiniteVolumeSolver<dim>::build_transport_sparsity() {
 template <int dim>
 void FiniteVolumeSolver<dim>::build_tables() {
   const std::map<types::global_dof_index, int> local_of = local_indices();
+  if (prm.refinement.face_path()) {
+    build_face_tables(local_of);
+    return;
+  }
+  faces.reset();
   build_lattice();
   build_slots(local_of);
   build_kernel_grids();

@@ -2,6 +2,7 @@
 // velocities of ρⁿ frozen, (I/Δt + A(ρⁿ)) ρⁿ⁺¹ = ρⁿ/Δt solved by PETSc's KSP.
 #include <meanfield/base/exceptions.h>
 #include <meanfield/base/stopwatch.h>
+#include <meanfield/pde/face_table.h>
 #include <meanfield/pde/finite_volume.h>
 #include <meanfield/pde/newton_solver.h>
 #include <meanfield/pde/transport_solver.h>
@@ -20,10 +21,14 @@ FiniteVolumeSolver<dim>::~FiniteVolumeSolver() {} // here, where TransportSolver
 
 template <int dim>
 void FiniteVolumeSolver<dim>::set_up_implicit_solver() {
-  build_transport_sparsity();
+  if (faces)
+    build_face_sparsity();
+  else
+    build_transport_sparsity();
   rho_previous.reinit(owned, comm);
   for (unsigned int i = 0; i < dim; ++i)
     dF_frozen[i].assign(patch_size, 0.0);
+  face_dF_frozen.assign(face_dF.size(), 0.0);
   // the identity (zero velocities, dt = 1): enough for PETSc to read every option
   transport = 0.0;
   for (unsigned int c = 0; c < n_owned; ++c)
@@ -68,7 +73,10 @@ void FiniteVolumeSolver<dim>::implicit_step(const double dt) {
 
   // What left through outflow faces during the step: the outward flux of ρⁿ⁺¹ (M10).
   double rate = 0.0;
-  {
+  if (faces) {
+    const OwnedValuesRead values(stage);
+    rate = face_outflow_rate(values.data());
+  } else {
     const OwnedValuesRead values(stage);
     for (const BoundaryFace &face : boundary_faces)
       if (face.outflow) {
@@ -93,6 +101,7 @@ void FiniteVolumeSolver<dim>::remember_step_start() {
   outflow_previous = outflow_local;
   for (unsigned int i = 0; i < dim; ++i)
     dF_frozen[i] = dF[i];
+  face_dF_frozen = face_dF;
 }
 
 template <int dim>
@@ -109,6 +118,8 @@ template <int dim>
 double FiniteVolumeSolver<dim>::frozen_velocity_displacement(const double dt) const {
   // dt max_f |u_f(ρⁿ⁺¹) − u_f(ρⁿ)| / h_i over the owned cells' faces (M10a): how many cells the
   // error of the frozen velocity moved mass during the step
+  if (faces)
+    return face_velocity_displacement(dt);
   double change = 0.0;
   const double *mask = owned_mask.data();
   for (unsigned int i = 0; i < dim; ++i) {

@@ -239,6 +239,7 @@ void PdeParameters::check_consistency(const Problem &problem) const {
                 format_list({natural.lower[i]}) + ", " + format_list({natural.upper[i]}) + "].");
   }
   check_dynamics(types);
+  check_refinement(d);
   if (implicit()) {
     require(
         reconstruction == Reconstruction::first_order,
@@ -260,5 +261,19 @@ void PdeParameters::check_consistency(const Problem &problem) const {
           "Time stepping/CFL number = " + std::to_string(cfl) +
               " is too large for Reconstruction = minmod, which is positivity-preserving only for "
               "CFL <= 0.5. Use\n    set CFL number = 0.4");
+}
+} // namespace MeanField
+
+namespace MeanField {
+void PdeParameters::check_refinement(const unsigned int d) const {
+  refinement.check(d, cfl, !implicit());
+  if (!refinement.face_path())
+    return;
+  require(!dynamics.noisy(), "Dynamics/Type = langevin is not yet implemented on refined meshes "
+                             "(the Scharfetter-Gummel flux runs on the uniform lattice only): "
+                             "remove Mesh/Refinement or use a uniform mesh.");
+  require(scheme != TimeScheme::backward_euler,
+          "Time stepping/Scheme = implicit (backward Euler) is not yet implemented on refined "
+          "meshes: use Scheme = linearly implicit or explicit there.");
 }
 } // namespace MeanField

@@ -55,6 +55,7 @@ void declare_mesh(ParameterHandler &prm) {
       "sparse deconvolution), no-flux (zero normal flux: mass stays in the box), or outflow "
       "(mass leaving through the boundary is removed, counted and reported in the statistics). "
       "Empty: periodic where the problem is periodic, no-flux elsewhere.");
+  RefinementParameters::declare_parameters(prm);
   prm.leave_subsection();
 }
 
@@ -153,6 +154,7 @@ void PdeParameters::parse_parameters(ParameterHandler &prm) {
   lower = parse_double_list(prm.get("Lower bounds"), "Mesh/Lower bounds");
   upper = parse_double_list(prm.get("Upper bounds"), "Mesh/Upper bounds");
   boundaries = Utilities::split_string_list(prm.get("Boundary conditions"));
+  refinement.parse_parameters(prm);
   prm.leave_subsection();
 
   prm.enter_subsection("Discretization");

@@ -16,6 +16,11 @@ PdeStepper<dim>::PdeStepper(FiniteVolumeSolver<dim> &solver_, const PdeParameter
 
 template <int dim>
 void PdeStepper<dim>::prepare() {
+  if (fv.adaptation_due()) { // a new mesh (Mesh/Refinement/Adaptive): the state is unprepared
+    fv.adapt_mesh();
+    fresh = false;
+    last_increment = dealii::PETScWrappers::MPI::Vector();
+  }
   if (fresh)
     fresh = false; // prepared at the end of the last step
   else
@@ -55,9 +60,10 @@ template <int dim>
 double PdeStepper<dim>::alignment() {
   // cos ∠(ρⁿ⁺¹ − ρⁿ, ρⁿ − ρⁿ⁻¹) (M10a): near −1 when the lagged velocity makes the state
   // oscillate from step to step (the step is then too long for the feedback of F' on ρ)
+  increment.reinit(fv.density());
   increment = fv.density();
   increment -= before;
-  if (last_increment.size() == 0)
+  if (last_increment.size() != increment.size())
     return 1.0;
   const double norms = increment.l2_norm() * last_increment.l2_norm();
   return norms > 0 ? (increment * last_increment) / norms : 1.0;
@@ -90,6 +96,7 @@ double PdeStepper<dim>::implicit_advance(const double limit) {
                                     : (std::isfinite(d.stable_dt) ? d.stable_dt : limit);
   if (prm.maximum_step > 0)
     proposal = std::min(proposal, prm.maximum_step);
+  before.reinit(fv.density());
   before = fv.density();
   while (true) {
     const double dt = std::min(proposal, limit);

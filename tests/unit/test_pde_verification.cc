@@ -15,103 +15,6 @@
 using namespace MeanField;
 using namespace MeanField::testing;
 
-namespace {
-std::string e1_text(const unsigned int dim, const std::string &reconstruction,
-                    const unsigned int subdivisions, const unsigned int refinement) {
-  // 3D meshes are coarse: there a wider Gaussian (σ = 0.25) in a larger box, slower drift
-  const std::string stiffness = dim == 1 ? "1.5" : dim == 2 ? "1, 2" : "0.5, 1, 0.75";
-  const std::string sigma = dim == 3 ? "0.25" : "0.12", centre = dim == 3 ? "0.2" : "0.3";
-  const std::string half_width = dim == 3 ? "1.5" : "1";
-  const std::string center = dim == 1 ? "0" : dim == 2 ? "0, 0" : "0, 0, 0";
-  return "set Dimension = " + std::to_string(dim) +
-         "\nsubsection Problem\n set Type = potential drift\n subsection Potential drift\n"
-         "  set Stiffness = " +
-         stiffness + "\n  set Center = " + center + "\n  set Box half-width = " + half_width +
-         "\n end\nend\nsubsection Initial condition\n set Density = exp(-((x - c)^2" +
-         std::string(dim > 1 ? " + (y - c)^2" : "") + (dim > 2 ? " + (z - c)^2" : "") +
-         ") / (2 * s^2))\n set Function constants = c=" + centre + ", s=" + sigma +
-         "\nend\nsubsection Mesh\n set Subdivisions = " + std::to_string(subdivisions) +
-         "\n set Global refinements = " + std::to_string(refinement) +
-         "\nend\nsubsection Discretization\n set Reconstruction = " + reconstruction +
-         "\nend\nsubsection Time stepping\n set End time = 0.25\n set CFL number = 0.4\n"
-         " set Integrator = ssp-rk3\nend\n";
-}
-
-std::string e2_text(const unsigned int dim, const std::string &reconstruction,
-                    const unsigned int subdivisions, const unsigned int refinement) {
-  const std::string target = dim == 1 ? "0.7" : "0.5, -0.5";
-  return "set Dimension = " + std::to_string(dim) +
-         "\nsubsection Problem\n set Type = linear features\n subsection Linear features\n"
-         "  set Target = " +
-         target +
-         "\n  set Weight decay = 0.5\n  set Box half-width = 1.5\n end\nend\n"
-         "subsection Initial condition\n set Density = exp(-((x + 0.5)^2" +
-         std::string(dim > 1 ? " + (y - 0.5)^2" : "") +
-         ") / (2 * 0.15^2))\nend\nsubsection Mesh\n set Subdivisions = " +
-         std::to_string(subdivisions) +
-         "\n set Global refinements = " + std::to_string(refinement) +
-         "\nend\nsubsection Discretization\n set Reconstruction = " + reconstruction +
-         "\nend\nsubsection Time stepping\n set End time = 0.25\n set CFL number = 0.4\n"
-         " set Integrator = ssp-rk3\nend\n";
-}
-
-// L¹ error at the end time against ρ_t = ρ0(Φ_t⁻¹θ)/det Φ_t / Z for the affine flow of E1/E2.
-template <int dim>
-double l1_error(const std::string &text, const bool linear_features) {
-  PdeSetup<dim> setup(text);
-  const dealii::Point<dim> mean0 = setup.solver->mean();
-  const Domain box = setup.problem->domain();
-  const double Z = integral_over_box<dim>(*setup.mu0, box.lower, box.upper,
-                                          dim == 1   ? 20000
-                                          : dim == 2 ? 1000
-                                                     : 150);
-  setup.run_to_end();
-  const double t = setup.solver->time();
-  AffineFlow flow;
-  if (linear_features) {
-    std::vector<double> m(dim);
-    for (unsigned int i = 0; i < dim; ++i)
-      m[i] = mean0[i];
-    flow = dynamic_cast<const LinearFeatures &>(*setup.problem).flow(t, m);
-  } else
-    flow = dynamic_cast<const PotentialDrift &>(*setup.problem).flow(t);
-  auto rho0 = [&](const double *theta) { // μ0 is the expression restricted to the box
-    dealii::Point<dim> p;
-    for (unsigned int i = 0; i < dim; ++i) {
-      if (theta[i] < box.lower[i] || theta[i] > box.upper[i])
-        return 0.0;
-      p[i] = theta[i];
-    }
-    return setup.mu0->value(p) / Z;
-  };
-  return setup.solver->l1_error(
-      [&](const dealii::Point<dim> &p) { return flow.density(rho0, &p[0]); });
-}
-
-// Errors on successive refinements and the observed orders log2(e_k / e_{k+1}).
-template <int dim>
-void expect_order(const bool linear_features, const std::string &reconstruction,
-                  const unsigned int subdivisions, const unsigned int n_meshes,
-                  const double min_order) {
-  std::vector<double> errors;
-  for (unsigned int r = 0; r < n_meshes; ++r)
-    errors.push_back(l1_error<dim>(linear_features ? e2_text(dim, reconstruction, subdivisions, r)
-                                                   : e1_text(dim, reconstruction, subdivisions, r),
-                                   linear_features));
-  std::ostringstream table;
-  for (unsigned int r = 0; r < n_meshes; ++r)
-    table << "  h/" << (1u << r) << ": L1 error " << errors[r]
-          << (r > 0 ? "  order " + std::to_string(std::log2(errors[r - 1] / errors[r])) : "")
-          << "\n";
-  if (dealii::Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0)
-    std::cout << (linear_features ? "E2 " : "E1 ") << dim << "D " << reconstruction << ":\n"
-              << table.str();
-  const double last_order = std::log2(errors[n_meshes - 2] / errors[n_meshes - 1]);
-  EXPECT_GE(last_order, min_order) << table.str();
-  EXPECT_LT(errors.back(), errors.front());
-}
-} // namespace
-
 TEST(ExactSolutionE1, FirstOrder1D) {
   expect_order<1>(false, "first order", 40, 4, 0.8);
 }
@@ -146,26 +49,6 @@ TEST(ExactSolutionE2, Minmod2D) {
 }
 
 namespace {
-// Step a solver and check, at every step: mass + outflow conserved to round-off (relative
-// 1e-12 per step), density ≥ 0, F non-increasing. Returns the number of steps taken.
-template <int dim>
-unsigned int check_invariants(PdeSetup<dim> &setup, const unsigned int n_steps,
-                              const bool monotone_F) {
-  auto previous = setup.solver->prepare_step();
-  EXPECT_NEAR(previous.mass, 1.0, 1e-12);
-  for (unsigned int n = 0; n < n_steps; ++n) {
-    setup.solver->complete_step(previous.stable_dt);
-    const auto d = setup.solver->prepare_step();
-    EXPECT_NEAR(d.mass + d.outflow, previous.mass + previous.outflow, 1e-12) << "step " << n;
-    EXPECT_GE(d.min_density, 0.0) << "step " << n;
-    if (monotone_F) {
-      EXPECT_LE(d.F, previous.F + 1e-12 * std::abs(previous.F)) << "step " << n;
-    }
-    previous = d;
-  }
-  return n_steps;
-}
-
 const std::string deconvolution_text =
     "set Dimension = 2\n"
     "subsection Problem\n set Type = sparse deconvolution\nend\n"

@@ -23,6 +23,8 @@
 #include <vector>
 
 namespace MeanField {
+template <int dim>
+struct FaceTable;
 class TransportSolver;
 class NewtonSolver;
 
@@ -76,6 +78,8 @@ public:
     double max_speed = 0.0;   ///< max over the cells' faces of |u_f|
     double stable_dt = 0.0;   ///< the CFL-limited step for this state
     double residual = 0.0;    ///< Σ_K |K| |L(ρ)_K| = ‖∂_t ρ_h‖_L1: 0 at a stationary state
+    unsigned long cells = 0;  ///< active cells of the mesh
+    unsigned int finest_level = 0; ///< levels above the mesh of Subdivisions, Global refinements
     // Dynamics/Type = langevin (τ > 0; NaN otherwise), doc/theory.md §7:
     double entropy = std::numeric_limits<double>::quiet_NaN();     ///< Σ_K |K| ρ_K log ρ_K
     double free_energy = std::numeric_limits<double>::quiet_NaN(); ///< F_τ = F + τ ∫ρ log ρ
@@ -189,11 +193,28 @@ public:
    */
   std::string write_vtu(const std::string &directory, unsigned int index) const;
 
+  /**
+   * Mesh/Refinement/Adaptive (doc/theory.md §4.1): refine and coarsen by the mass indicator with
+   * its buffer, 2:1 balanced, the density transferred conservatively and positively (children
+   * keep the parent's average, a parent gets the mean of its children), repartitioned by p4est.
+   * The state is then unprepared. Collective.
+   */
+  void adapt_mesh();
+  /// Whether adapt_mesh() is due before the next step (every Adaptation interval steps).
+  bool adaptation_due() const;
+  /// Adaptations of the mesh so far.
+  unsigned int adaptations() const { return n_adaptations; }
+
+  /// Whether the face-table operator runs (a refined mesh, or Mesh/Refinement/Operator = faces).
+  bool face_path() const { return faces != nullptr; }
+
   const dealii::Triangulation<dim> &triangulation() const { return *mesh; }
   const dealii::PETScWrappers::MPI::Vector &density() const { return rho; }
   dealii::types::global_dof_index n_cells() const { return dof_handler.n_dofs(); }
   const dealii::IndexSet &locally_owned_cells() const { return owned; }
   double min_cell_size() const { return h_min; }
+  /// |K| of the owned cells into @p volumes (a vector on locally_owned_cells()).
+  void cell_volumes(dealii::PETScWrappers::MPI::Vector &volumes) const;
 
   const Problem &problem() const { return the_problem; }
   MPI_Comm communicator() const { return comm; }
@@ -274,6 +295,17 @@ private:
   dealii::PETScWrappers::MPI::Vector newton_rate; ///< L(x) at the Newton iterate
   StepTimings timings;
 
+  // The face-table path (locally refined meshes, finite_volume_faces.cc): per local cell (and
+  // the outside) the density, mass rate, outgoing rate and minmod slopes; per face ∂_i F', the
+  // flux, the frozen ∂_i F' of an implicit step and the matrix places (4 per face).
+  std::unique_ptr<FaceTable<dim>> faces;
+  std::vector<double> face_rho, face_mass_rate, face_out_rate, face_xi, cell_masses;
+  std::vector<double> face_dF, face_flux, face_dF_frozen, face_scratch, face_slope_sums;
+  std::array<std::vector<double>, dim> face_sigma;
+  std::vector<PetscInt> face_place, diagonal_place;
+  unsigned int finest_level = 0, n_adaptations = 0, adapted_at_step = 0;
+  std::function<double(const dealii::Point<dim> &)> projected_density; ///< μ0, for re-projection
+
   // State
   dealii::PETScWrappers::MPI::Vector rho;             ///< owned cell averages
   mutable dealii::PETScWrappers::MPI::Vector ghosted; ///< with ghost values
@@ -291,7 +323,33 @@ private:
   Objective::State last_state; ///< of the last prepare_step(): the output's F' and −∇F'
 
   void number_cells_lexicographically();
+  /// DoFs, index sets, vectors, tables and the implicit solver of the current mesh.
+  void set_up_system();
+  /// Mesh/Refinement box: Box levels rounds of refinement of the cells meeting the box.
+  void refine_box();
+  /// The cell averages of @p density by quadrature into rho; returns their total mass, or
+  /// throws InputError naming the first bad value. Collective.
+  double project_density(const std::function<double(const dealii::Point<dim> &)> &density);
+  /// The refinement level adapt_mesh() wants per owned cell: the indicator's, then the buffer.
+  std::vector<int> target_levels();
   void build_tables();
+  // The face-table path (finite_volume_faces.cc)
+  void build_face_tables(const std::map<dealii::types::global_dof_index, int> &local_of);
+  void face_velocities(const Objective::State &state, bool exact);
+  void face_slopes(bool has_ghosts);
+  void face_increment(bool minmod_slopes);
+  double apply_face_operator(const double *local_density,
+                             dealii::PETScWrappers::MPI::Vector &result, Objective::State &state);
+  void face_diagnostics(const Objective::State &state, const double *local_density,
+                        const double *rate);
+  void build_face_sparsity();
+  void ghost_globals(std::vector<dealii::types::global_dof_index> &global);
+  void assemble_face_matrix(double dt);
+  double face_outflow_rate(const double *owned_density) const;
+  double face_velocity_displacement(double dt) const;
+  /// The diagnostics shared by both paths: extrema, reductions, the CFL step. Collective.
+  void finish_diagnostics(const Objective::State &state, const double *local_density,
+                          double dissipation, double residual, double max_speed, double max_rate);
   /// Parts of build_tables(): where each local value sits, the lattice, the patch box, the
   /// slot tables, the kernel's point grids and the work arrays.
   std::map<dealii::types::global_dof_index, int> local_indices();

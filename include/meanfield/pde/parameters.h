@@ -1,6 +1,7 @@
 #pragma once
 
 #include <meanfield/base/enum_names.h>
+#include <meanfield/pde/refinement.h>
 #include <meanfield/problems/dynamics.h>
 
 #include <deal.II/base/parameter_handler.h>
@@ -58,6 +59,7 @@ struct PdeParameters {
   unsigned int refinements;               ///< global refinements of the coarse mesh
   std::vector<double> lower, upper;       ///< box; empty: the problem's
   std::vector<std::string> boundaries;    ///< per direction; empty: the problem's default
+  RefinementParameters refinement;        ///< Mesh/Refinement: static box and adaptivity
 
   // Discretization
   Reconstruction reconstruction = Reconstruction::first_order;
@@ -85,6 +87,8 @@ struct PdeParameters {
   void check_consistency(const Problem &problem) const;
   /// Dynamics/Type = langevin: first-order reconstruction, no outflow boundaries.
   void check_dynamics(const std::vector<BoundaryType> &types) const;
+  /// Mesh/Refinement against the scheme: its own checks, and what the face path supports.
+  void check_refinement(unsigned int d) const;
   /// The box alone (entry sizes, finite, not inverted): enough to sample μ0 on it.
   void check_box(const Problem &problem) const;
   /// Every kink of V inside the box lies on cell centres (explicit bounds may not); the message

@@ -1,0 +1,318 @@
+// The finite-volume operator of FiniteVolumeSolver on the face table of a locally refined mesh
+// (M9 on 2:1-balanced meshes with hanging faces, doc/theory.md §4.1): the same upwind flux as the
+// lattice (upwind_flux()), per-cell volumes and face areas, minmod slopes with the true centre
+// distances, the CFL step per cell, and the frozen-velocity matrix (M10) on the same faces.
+#include <meanfield/pde/face_table.h>
+#include <meanfield/pde/finite_volume.h>
+#include <meanfield/pde/matrix_values.h>
+#include <meanfield/pde/vector_access.h>
+
+#include <deal.II/base/mpi.h>
+#include <deal.II/lac/dynamic_sparsity_pattern.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace MeanField {
+using namespace dealii;
+
+template <int dim>
+void FiniteVolumeSolver<dim>::build_face_tables(
+    const std::map<types::global_dof_index, int> &local_of) {
+  build_lattice(); // h of level 0
+  faces = std::make_unique<FaceTable<dim>>(build_face_table<dim>(
+      dof_handler, local_of, n_owned, lower, upper, boundary, the_problem.kinks(),
+      prm.refinement.kink_treatment, h, prm.refinements));
+  const FaceTable<dim> &t = *faces;
+  const unsigned int n = t.n_local + 1;
+  face_rho.assign(n, 0.0);
+  face_mass_rate.assign(n, 0.0);
+  face_out_rate.assign(n, 0.0);
+  face_xi.assign(t.n_local, 0.0);
+  cell_masses.assign(n_owned, 0.0);
+  face_dF.assign(t.n_faces(), 0.0);
+  face_flux.assign(t.n_faces(), 0.0);
+  for (unsigned int i = 0; i < dim; ++i)
+    face_sigma[i].assign(n, 0.0);
+  face_slope_sums.assign(6 * dim * n, 0.0);
+  const unsigned int finest = Utilities::MPI::max(static_cast<unsigned int>(t.finest_level), comm);
+  h_min = *std::min_element(h.begin(), h.end()) / double(1u << finest);
+  finest_level = finest;
+  centres = PointSet(dim, n_owned);
+  for (unsigned int c = 0; c < n_owned; ++c)
+    for (unsigned int i = 0; i < dim; ++i)
+      centres[c][i] = t.centre[i][c];
+  kernel_cloud = WeightedCloud(dim);
+  kernel_cloud.points = centres;
+  kernel_cloud.weights.assign(n_owned, 0.0);
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::face_velocities(const Objective::State &state, const bool exact) {
+  // ∂_i F' at every face (u_f = −∂_i F' along +e_i): exact at the face centres, or the discrete
+  // gradient (F'(θ_b) − F'(θ_a))/δ_f of F' at the centres of the two cells (walls: exact).
+  const FaceTable<dim> &t = *faces;
+  for (unsigned int i = 0; i < dim; ++i) {
+    const auto &list = t.faces_of_direction[i];
+    face_scratch.resize(list.size());
+    if (!list.empty())
+      objective.partial_derivative(state, t.face_points[i], i, face_scratch.data());
+    for (std::size_t q = 0; q < list.size(); ++q)
+      face_dF[list[q]] = face_scratch[q];
+  }
+  if (!exact) {
+    if (t.n_local > 0)
+      objective.first_variation(state, t.local_centres, face_xi.data(), nullptr);
+    for (std::size_t f = 0; f < t.n_faces(); ++f)
+      if (!t.outflow[f] && !t.no_flux[f])
+        face_dF[f] = (face_xi[t.upper[f]] - face_xi[t.lower[f]]) / t.distance[f];
+  }
+  // no-flux walls: zero velocity, counting the outward flux they stop (a diagnostic)
+  wall_flux_local = 0.0;
+  for (std::size_t f = 0; f < t.n_faces(); ++f)
+    if (t.no_flux[f]) {
+      const bool up = t.upper[f] == t.outside();
+      const double outward = up ? -face_dF[f] : face_dF[f];
+      wall_flux_local +=
+          std::max(outward, 0.0) * face_rho[up ? t.lower[f] : t.upper[f]] * t.area[f];
+      face_dF[f] = 0.0;
+    }
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::face_slopes(const bool has_ghosts) {
+  // Minmod slopes with the true centre distances (M9d): per owned cell and direction, the
+  // area-weighted mean density and centre distance of its lower and upper face neighbours; zero
+  // next to a wall. The ghosts' slopes come from their owners.
+  const FaceTable<dim> &t = *faces;
+  const unsigned int n = t.n_local + 1;
+  std::fill(face_slope_sums.begin(), face_slope_sums.end(), 0.0);
+  auto sums = [&](const unsigned int side, const unsigned int i, const unsigned int c) {
+    return &face_slope_sums[((side * dim + i) * n + c) * 3];
+  };
+  for (std::size_t f = 0; f < t.n_faces(); ++f) {
+    if (t.outflow[f] || t.no_flux[f])
+      continue;
+    const unsigned int a = t.lower[f], b = t.upper[f], i = t.direction[f];
+    const double area = t.area[f];
+    double *up = sums(1, i, a), *down = sums(0, i, b);
+    up[0] += area * face_rho[b], up[1] += area * t.distance[f], up[2] += area;
+    down[0] += area * face_rho[a], down[1] += area * t.distance[f], down[2] += area;
+  }
+  for (unsigned int i = 0; i < dim; ++i) {
+    double *sg = face_sigma[i].data();
+    for (unsigned int c = 0; c < n_owned; ++c) {
+      const double *down = sums(0, i, c), *up = sums(1, i, c);
+      sg[c] = t.wall[i][c] || down[2] == 0.0 || up[2] == 0.0
+                  ? 0.0
+                  : minmod((face_rho[c] - down[0] / down[2]) / (down[1] / down[2]),
+                           (up[0] / up[2] - face_rho[c]) / (up[1] / up[2]));
+    }
+    if (!has_ghosts)
+      continue;
+    {
+      OwnedValues owned_slopes(slopes[i]);
+      std::copy(sg, sg + n_owned, owned_slopes.data());
+    }
+    ghosted_slopes[i] = slopes[i];
+    LocalForm local_slopes(ghosted_slopes[i]);
+    std::copy(local_slopes.data() + n_owned, local_slopes.data() + t.n_local, sg + n_owned);
+  }
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::face_increment(const bool minmod_slopes) {
+  // Each face one flux F_f = upwind(u_f; ρ_a^f, ρ_b^f) through |f|, out of its lower cell a and
+  // into its upper cell b (M9): the masses it moves cancel exactly in the total (the outside's
+  // entry collects what leaves through outflow walls).
+  const FaceTable<dim> &t = *faces;
+  std::fill(face_mass_rate.begin(), face_mass_rate.end(), 0.0);
+  double *rate = face_mass_rate.data();
+  for (std::size_t f = 0; f < t.n_faces(); ++f) {
+    const unsigned int a = t.lower[f], b = t.upper[f], i = t.direction[f];
+    double left = face_rho[a], right = face_rho[b];
+    if (minmod_slopes) {
+      left += t.half_width[i][a] * face_sigma[i][a];
+      right -= t.half_width[i][b] * face_sigma[i][b];
+    }
+    const double flux = upwind_flux(face_dF[f], left, right);
+    face_flux[f] = flux;
+    const double moved = flux * t.area[f];
+    rate[a] -= moved;
+    rate[b] += moved;
+  }
+}
+
+template <int dim>
+double FiniteVolumeSolver<dim>::apply_face_operator(const double *local_density,
+                                                    PETScWrappers::MPI::Vector &result,
+                                                    Objective::State &state) {
+  const FaceTable<dim> &t = *faces;
+  std::copy(local_density, local_density + t.n_local, face_rho.begin());
+  face_rho[t.outside()] = 0.0;
+  for (unsigned int c = 0; c < n_owned; ++c)
+    cell_masses[c] = local_density[c] * t.volume[c];
+  // the kernel on {(cell centre, cell mass)} (M1–M3), one all-reduce
+  state = objective.evaluate(t.owned_centres, cell_masses);
+  face_velocities(state, prm.face_velocity == FaceVelocity::exact);
+  const bool minmod_slopes = prm.reconstruction == Reconstruction::minmod;
+  if (minmod_slopes)
+    face_slopes(ghost.n_elements() > 0);
+  face_increment(minmod_slopes);
+  {
+    OwnedValues values(result);
+    for (unsigned int c = 0; c < n_owned; ++c)
+      values.data()[c] = face_mass_rate[c] / t.volume[c];
+  }
+  outflow_dissipation_local = 0.0; // (in face_diagnostics(): walls are faces of the table)
+  return face_mass_rate[t.outside()];
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::face_diagnostics(const Objective::State &state,
+                                               const double *local_density, const double *rate) {
+  // (M6h) over the counted faces, D_h = Σ_f |f| δ_f F_f u_f (|f| δ_f: the face's share of the
+  // volume); per owned cell the outgoing rate Σ_f max(u_out, 0)|f|/|K|; the largest speed.
+  const FaceTable<dim> &t = *faces;
+  double dissipation = 0.0, max_speed = 0.0, max_rate = 0.0;
+  std::fill(face_out_rate.begin(), face_out_rate.end(), 0.0);
+  for (std::size_t f = 0; f < t.n_faces(); ++f) {
+    const double g = face_dF[f];
+    if (t.counted[f])
+      dissipation -= face_flux[f] * g * t.area[f] * t.distance[f];
+    face_out_rate[t.lower[f]] += std::max(-g, 0.0) * t.area[f];
+    face_out_rate[t.upper[f]] += std::max(g, 0.0) * t.area[f];
+    max_speed = std::max(max_speed, std::abs(g));
+  }
+  double residual = 0.0;
+  for (unsigned int c = 0; c < n_owned; ++c) {
+    max_rate = std::max(max_rate, face_out_rate[c] / t.volume[c]);
+    residual += std::abs(rate[c]) * t.volume[c];
+  }
+  finish_diagnostics(state, local_density, dissipation, residual, max_speed, max_rate);
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::build_face_sparsity() {
+  // The DG(0) flux sparsity on the face table: each face couples its two cells; the rows of
+  // owned cells only. Four places per face: (a,a), (a,b), (b,a), (b,b); -1 where the row is not
+  // owned or a cell is the outside.
+  const FaceTable<dim> &t = *faces;
+  const types::global_dof_index first = n_owned > 0 ? owned.nth_index_in_set(0) : 0;
+  std::vector<types::global_dof_index> global(t.n_local);
+  for (unsigned int c = 0; c < n_owned; ++c)
+    global[c] = first + c;
+  ghost_globals(global);
+  DynamicSparsityPattern pattern(dof_handler.n_dofs(), dof_handler.n_dofs(), owned);
+  std::vector<PetscInt> rows, columns;
+  std::vector<int> slot(4 * t.n_faces(), -1);
+  for (unsigned int c = 0; c < n_owned; ++c) {
+    pattern.add(global[c], global[c]);
+    rows.push_back(global[c]), columns.push_back(global[c]);
+  }
+  for (std::size_t f = 0; f < t.n_faces(); ++f) {
+    const unsigned int cells[2] = {t.lower[f], t.upper[f]};
+    for (unsigned int r = 0; r < 2; ++r)
+      for (unsigned int k = 0; k < 2; ++k) {
+        const unsigned int row = cells[r], column = cells[k];
+        if (row >= n_owned || column == t.outside())
+          continue;
+        pattern.add(global[row], global[column]);
+        slot[4 * f + 2 * r + k] = static_cast<int>(rows.size());
+        rows.push_back(global[row]), columns.push_back(global[column]);
+      }
+  }
+  transport.reinit(owned, owned, pattern, comm);
+  const std::vector<PetscInt> places = MatrixValues::locate(transport, rows, columns);
+  face_place.assign(4 * t.n_faces(), -1);
+  for (std::size_t k = 0; k < face_place.size(); ++k)
+    if (slot[k] >= 0)
+      face_place[k] = places[slot[k]];
+  diagonal_place.assign(places.begin(), places.begin() + n_owned);
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::ghost_globals(std::vector<types::global_dof_index> &global) {
+  // every owned global index written into the vector; the ghosts read back
+  const types::global_dof_index first = n_owned > 0 ? owned.nth_index_in_set(0) : 0;
+  {
+    OwnedValues values(stage);
+    for (unsigned int i = 0; i < n_owned; ++i)
+      values.data()[i] = static_cast<double>(first + i);
+  }
+  ghosted = stage;
+  LocalForm local(ghosted);
+  for (unsigned int i = n_owned; i < n_local; ++i)
+    global[i] = static_cast<types::global_dof_index>(std::llround(local.data()[i]));
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::assemble_face_matrix(const double dt) {
+  // I/dt + A of (M10) on the faces: the flux a_f ρ_a − b_f ρ_b through |f| (a_f = u⁺, b_f = −u⁻,
+  // u = −∂F'), leaving a and entering b. Non-negative diagonal, non-positive off-diagonal entries;
+  // every column sums to 1/dt plus what leaves through outflow faces.
+  const FaceTable<dim> &t = *faces;
+  MatrixValues::Writer values(transport);
+  for (unsigned int c = 0; c < n_owned; ++c)
+    values[diagonal_place[c]] += 1.0 / dt;
+  for (std::size_t f = 0; f < t.n_faces(); ++f) {
+    const double g = face_dF[f], out_of_a = std::max(-g, 0.0), out_of_b = std::max(g, 0.0);
+    const unsigned int a = t.lower[f], b = t.upper[f];
+    const PetscInt *place = &face_place[4 * f];
+    if (place[0] >= 0) // row a: what a loses, what b gives it
+      values[place[0]] += out_of_a * t.area[f] / t.volume[a];
+    if (place[1] >= 0)
+      values[place[1]] -= out_of_b * t.area[f] / t.volume[a];
+    if (place[2] >= 0) // row b
+      values[place[2]] -= out_of_a * t.area[f] / t.volume[b];
+    if (place[3] >= 0)
+      values[place[3]] += out_of_b * t.area[f] / t.volume[b];
+  }
+}
+
+template <int dim>
+double FiniteVolumeSolver<dim>::face_outflow_rate(const double *owned_density) const {
+  // what leaves through the outflow walls at the frozen velocities (M10)
+  const FaceTable<dim> &t = *faces;
+  double rate = 0.0;
+  for (std::size_t f = 0; f < t.n_faces(); ++f)
+    if (t.outflow[f]) {
+      const bool up = t.upper[f] == t.outside();
+      const double inside = owned_density[up ? t.lower[f] : t.upper[f]];
+      const double flux = upwind_flux(face_dF[f], up ? inside : 0.0, up ? 0.0 : inside);
+      rate += (up ? flux : -flux) * t.area[f];
+    }
+  return rate;
+}
+
+template <int dim>
+double FiniteVolumeSolver<dim>::face_velocity_displacement(const double dt) const {
+  // dt max_f |u_f(ρⁿ⁺¹) − u_f(ρⁿ)| / δ_f (M10a)
+  const FaceTable<dim> &t = *faces;
+  double change = 0.0;
+  for (std::size_t f = 0; f < t.n_faces(); ++f)
+    change = std::max(change, std::abs(face_dF[f] - face_dF_frozen[f]) / t.distance[f]);
+  return Utilities::MPI::max(change * dt, comm);
+}
+
+#define MEANFIELD_INSTANTIATE(dim)                                                                 \
+  template void FiniteVolumeSolver<dim>::build_face_tables(                                        \
+      const std::map<types::global_dof_index, int> &);                                             \
+  template void FiniteVolumeSolver<dim>::face_velocities(const Objective::State &, bool);          \
+  template void FiniteVolumeSolver<dim>::face_slopes(bool);                                        \
+  template void FiniteVolumeSolver<dim>::face_increment(bool);                                     \
+  template double FiniteVolumeSolver<dim>::apply_face_operator(                                    \
+      const double *, PETScWrappers::MPI::Vector &, Objective::State &);                           \
+  template void FiniteVolumeSolver<dim>::face_diagnostics(const Objective::State &,                \
+                                                          const double *, const double *);         \
+  template void FiniteVolumeSolver<dim>::build_face_sparsity();                                    \
+  template void FiniteVolumeSolver<dim>::ghost_globals(std::vector<types::global_dof_index> &);    \
+  template void FiniteVolumeSolver<dim>::assemble_face_matrix(double);                             \
+  template double FiniteVolumeSolver<dim>::face_outflow_rate(const double *) const;                \
+  template double FiniteVolumeSolver<dim>::face_velocity_displacement(double) const;
+MEANFIELD_INSTANTIATE(1)
+MEANFIELD_INSTANTIATE(2)
+MEANFIELD_INSTANTIATE(3)
+#undef MEANFIELD_INSTANTIATE
+} // namespace MeanField
