@@ -183,6 +183,34 @@ public:
     return p;
   }()};
 };
+/// The interior faces first, then the walls, each grouped by direction (in each group by lower
+/// cell): consecutive faces of the stepping loops then touch different cells, and their
+/// scattered updates do not wait on each other.
+template <int dim>
+void sort_by_direction(FaceTable<dim> &t) {
+  std::vector<unsigned int> order;
+  for (const bool walls : {false, true})
+    for (unsigned int i = 0; i < dim; ++i)
+      for (const unsigned int f : t.faces_of_direction[i])
+        if (bool(t.outflow[f] || t.no_flux[f]) == walls)
+          order.push_back(f);
+  t.n_interior = 0;
+  for (std::size_t f = 0; f < t.n_faces(); ++f)
+    t.n_interior += !(t.outflow[f] || t.no_flux[f]);
+  std::vector<unsigned int> position(order.size());
+  for (std::size_t k = 0; k < order.size(); ++k)
+    position[order[k]] = static_cast<unsigned int>(k);
+  auto permute = [&](auto &v) {
+    auto copy = v;
+    for (std::size_t k = 0; k < order.size(); ++k)
+      v[k] = copy[order[k]];
+  };
+  permute(t.lower), permute(t.upper), permute(t.direction), permute(t.area);
+  permute(t.distance), permute(t.counted), permute(t.outflow), permute(t.no_flux);
+  for (unsigned int i = 0; i < dim; ++i)
+    for (unsigned int &f : t.faces_of_direction[i])
+      f = position[f];
+}
 } // namespace
 
 template <int dim>
@@ -214,6 +242,7 @@ build_face_table(const DoFHandler<dim> &dof_handler,
       builder.add_faces(cell);
   for (unsigned int i = 0; i < dim; ++i)
     t.face_points[i] = GridPointSet::from_points(builder.points[i]);
+  sort_by_direction(t);
   PointSet owned_points(dim, n_owned), local_points(dim, t.n_local);
   for (unsigned int c = 0; c < t.n_local; ++c)
     for (unsigned int i = 0; i < dim; ++i) {

@@ -47,6 +47,7 @@ struct FaceTable {
   std::vector<double> area;     ///< |f|
   std::vector<double> distance; ///< between the centres along e_i (walls: h_K,i)
   std::vector<unsigned char> counted, outflow, no_flux;
+  std::size_t n_interior = 0; ///< faces [0, n_interior) join two cells; the rest are walls
   /// The faces normal to e_i in the order of face_points[i].
   std::array<std::vector<unsigned int>, dim> faces_of_direction;
   /// Their centres (periodic faces at the lower side of the box; kink treatment applied).

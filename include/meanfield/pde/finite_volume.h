@@ -301,6 +301,8 @@ private:
   std::unique_ptr<FaceTable<dim>> faces;
   std::vector<double> face_rho, face_mass_rate, face_out_rate, face_xi, cell_masses;
   std::vector<double> face_dF, face_flux, face_dF_frozen, face_scratch, face_slope_sums;
+  /// Per (direction, side, cell): 1/Σ|f| and Σ|f|/Σ|f|δ_f of the face neighbours (minmod)
+  std::vector<double> slope_weight, slope_inverse_distance;
   std::array<std::vector<double>, dim> face_sigma;
   std::vector<PetscInt> face_place, diagonal_place;
   unsigned int finest_level = 0, n_adaptations = 0, adapted_at_step = 0;
@@ -337,6 +339,7 @@ private:
   void build_face_tables(const std::map<dealii::types::global_dof_index, int> &local_of);
   void face_velocities(const Objective::State &state, bool exact);
   void face_slopes(bool has_ghosts);
+  void build_slope_geometry();
   void face_increment(bool minmod_slopes);
   double apply_face_operator(const double *local_density,
                              dealii::PETScWrappers::MPI::Vector &result, Objective::State &state);
