@@ -100,8 +100,17 @@ std::vector<int> FiniteVolumeSolver<dim>::target_levels() {
     want.swap(next);
   }
   std::vector<int> target(n_owned);
-  for (unsigned int c = 0; c < n_owned; ++c)
-    target[c] = std::clamp(static_cast<int>(want[c]), 0, static_cast<int>(r.maximum_level));
+  const std::vector<Kink> kinks = the_problem.kinks();
+  for (unsigned int c = 0; c < n_owned; ++c) {
+    int cap = static_cast<int>(r.maximum_level);
+    if (r.kink_treatment == KinkTreatment::centred_row)
+      for (const Kink &kink : kinks) { // level-0 cells away from the kink's row
+        const unsigned int i = kink.coordinate;
+        const double away = std::abs(t.centre[i][c] - kink.value) - t.half_width[i][c];
+        cap = std::min(cap, static_cast<int>(std::floor(away / h[i] + 0.5 + 1e-9)));
+      }
+    target[c] = std::clamp(static_cast<int>(want[c]), 0, std::max(cap, 0));
+  }
   return target;
 }
 
@@ -120,6 +129,7 @@ void FiniteVolumeSolver<dim>::adapt_mesh() {
     const RefinementParameters &r = prm.refinement;
     std::vector<types::global_dof_index> index(1);
     const types::global_dof_index first = n_owned > 0 ? owned.nth_index_in_set(0) : 0;
+    unsigned int flagged = 0;
     for (const auto &cell : dof_handler.active_cell_iterators()) {
       if (!cell->is_locally_owned())
         continue;
@@ -132,10 +142,14 @@ void FiniteVolumeSolver<dim>::adapt_mesh() {
                             : 0;
       const int wanted = std::max(target[c], floor);
       if (wanted > level)
-        cell->set_refine_flag();
+        cell->set_refine_flag(), ++flagged;
       else if (wanted < level)
-        cell->set_coarsen_flag();
+        cell->set_coarsen_flag(), ++flagged;
     }
+    adapted_at_step = n_steps;
+    // nothing to change anywhere: keep the mesh and its tables (no rebuild, no transfer)
+    if (Utilities::MPI::sum(flagged, comm) == 0)
+      return;
     mesh->prepare_coarsening_and_refinement(); // 2:1 balance
     // DG(0) transfer: children keep the parent's average, a parent gets the mean of its
     // (equal) children, Σ|child| ρ_child / |parent|: mass conserved, positivity kept

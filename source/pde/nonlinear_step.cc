@@ -87,8 +87,8 @@ bool FiniteVolumeSolver<dim>::nonlinear_step(const double dt) {
   stage = rho; // the initial guess
   // ‖G‖₂ down to its round-off floor: G's terms are of size ρ/dt and |u| ρ / h per face
   double rate_scale = 1.0 / dt;
-  for (unsigned int i = 0; i < dim; ++i)
-    rate_scale += 2.0 * last.max_speed * inverse_h[i];
+  for (unsigned int i = 0; i < dim; ++i) // (a refined mesh: its smallest cells)
+    rate_scale += 2.0 * last.max_speed * (faces ? 1.0 / h_min : inverse_h[i]);
   const double absolute =
       100 * std::numeric_limits<double>::epsilon() * rate_scale * std::max(rho.l2_norm(), 1e-300);
   NewtonSolver::Outcome outcome;
@@ -109,12 +109,20 @@ bool FiniteVolumeSolver<dim>::nonlinear_step(const double dt) {
   // Newton tolerance, times a Δt that grows without bound towards stationarity, would make mass
   // drift. The exact root has Σ_K |K| G_K = 0: rescale ρⁿ⁺¹ to that mass (a relative change of
   // the order of the Newton tolerance; positivity is kept).
-  PetscScalar sum_before = 0, sum_after = 0;
-  VecSum(rho_previous, &sum_before);
-  VecSum(stage, &sum_after);
   const double outflow = Utilities::MPI::sum(rate, comm); // (this rank's faces in `rate`)
-  if (sum_after > 0)
-    stage *= (sum_before - dt * outflow / cell_volume) / sum_after;
+  if (faces) { // masses Σ_K |K| ρ_K with the cells' own volumes
+    PETScWrappers::MPI::Vector volumes(owned, comm);
+    cell_volumes(volumes);
+    const double mass_before = volumes * rho_previous, mass_after = volumes * stage;
+    if (mass_after > 0)
+      stage *= (mass_before - dt * outflow) / mass_after;
+  } else {
+    PetscScalar sum_before = 0, sum_after = 0;
+    VecSum(rho_previous, &sum_before);
+    VecSum(stage, &sum_after);
+    if (sum_after > 0)
+      stage *= (sum_before - dt * outflow / cell_volume) / sum_after;
+  }
   rho = stage;
   outflow_local += dt * rate;
   current_time += dt;

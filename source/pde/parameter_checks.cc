@@ -272,8 +272,5 @@ void PdeParameters::check_refinement(const unsigned int d) const {
   require(!dynamics.noisy(), "Dynamics/Type = langevin is not yet implemented on refined meshes "
                              "(the Scharfetter-Gummel flux runs on the uniform lattice only): "
                              "remove Mesh/Refinement or use a uniform mesh.");
-  require(scheme != TimeScheme::backward_euler,
-          "Time stepping/Scheme = implicit (backward Euler) is not yet implemented on refined "
-          "meshes: use Scheme = linearly implicit or explicit there.");
 }
 } // namespace MeanField

@@ -50,12 +50,13 @@ void RefinementParameters::declare_parameters(ParameterHandler &prm) {
       "the face-table operator on a refined one; faces: the face table on any mesh (it "
       "reproduces the lattice on a uniform one).");
   prm.declare_entry(
-      "Kink treatment", "trapped velocity",
-      Patterns::Selection(enum_selection(kink_treatment_names)),
+      "Kink treatment", "centred row", Patterns::Selection(enum_selection(kink_treatment_names)),
       "Refining a cell whose centre lies on a kink of V (r = 0 for the l1 penalty) puts a face "
-      "on the kink. trapped velocity: the faces of the cells beside the kink, tangential to it, "
-      "take the velocity at the kink (the mass trapped there has no drift along it: "
-      "doc/theory.md §4.1); none: the velocity at the face centres.");
+      "on the kink, and the mass trapped there at r = +-h/4 (doc/theory.md §4.1). centred row: "
+      "those cells are never refined, the levels growing by at most one per level-0 cell away "
+      "from the kink (2:1 balance), so the trapped mass stays on the kink; trapped velocity: "
+      "the faces beside a kink face, tangential to it, take the velocity at the kink (no drift "
+      "along it); none: the velocity at the face centres.");
   prm.leave_subsection();
 }
 

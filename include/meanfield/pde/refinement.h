@@ -16,13 +16,17 @@ enum class OperatorPath { automatic, faces };
 /// Mesh/Refinement/Kink treatment (doc/theory.md §4.1): on a refined mesh a face can lie on a
 /// kink of V. trapped velocity: the tangential faces of the two cells beside such a face take
 /// the velocity at the kink (the velocity of the mass trapped there: no drift along the kink).
-/// none: the face centres as they are.
-enum class KinkTreatment { trapped_velocity, none };
+/// centred row: the cells centred on the kink are never refined (the levels grow by at most one
+/// per level-0 cell away from it), so no face ever lies on the kink. none: the face centres as
+/// they are.
+enum class KinkTreatment { centred_row, trapped_velocity, none };
 
 inline constexpr EnumName<OperatorPath> operator_path_names[] = {{OperatorPath::automatic, "auto"},
                                                                  {OperatorPath::faces, "faces"}};
 inline constexpr EnumName<KinkTreatment> kink_treatment_names[] = {
-    {KinkTreatment::trapped_velocity, "trapped velocity"}, {KinkTreatment::none, "none"}};
+    {KinkTreatment::centred_row, "centred row"},
+    {KinkTreatment::trapped_velocity, "trapped velocity"},
+    {KinkTreatment::none, "none"}};
 
 /**
  * Mesh/Refinement (doc/theory.md §4.1): static refinement of a box and adaptive refinement that
@@ -40,7 +44,7 @@ struct RefinementParameters {
   unsigned int interval = 0;      ///< adapt every this many steps
   unsigned int buffer = 0;        ///< cells the refined region reaches beyond the indicator's
   OperatorPath path = OperatorPath::automatic;
-  KinkTreatment kink_treatment = KinkTreatment::trapped_velocity;
+  KinkTreatment kink_treatment = KinkTreatment::centred_row;
 
   /// The buffer layers: Buffer cells, or ceil(CFL x interval) + 1 for 0.
   unsigned int buffer_cells(const double cfl) const {
