@@ -60,7 +60,7 @@ def main():
                            "Mesh/Refinement/Kink treatment": treatment}))
     results = []
     for kind, finest, treatment, sets in cases:
-        name = f"{kind}_{finest}_{treatment.replace(' ', '_')}"
+        name = f"{kind}_{finest}" + ("" if kind == "uniform" else "_" + treatment.replace(" ", "_"))
         excess, cells, wall = run(binary, out, name, sets)
         cells = cells if cells is not None else finest * finest
         results.append((kind, finest, treatment, cells, excess, wall))
