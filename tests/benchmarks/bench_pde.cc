@@ -2,7 +2,8 @@
 // full SSP-RK2 step (kernel evaluations included) on the sparse-deconvolution problem at 64²,
 // 128², 256² and the two-layer ReLU problem at 32³, and, on the same cloud {cell centres ×
 // masses}, one kernel evaluation (f_μ, then F' and ∇F' at the cell centres) for comparison:
-// the target is a step costing at most 1.5 × (stages) × one kernel evaluation.
+// the target is a step costing at most 1.5 × (stages) × one kernel evaluation. The face-table
+// operator of refined meshes on the uniform 128² mesh and on a refined band, and one adaptation.
 #include "../unit/pde_test_helpers.h"
 
 #include <meanfield/app/parameters.h>
@@ -72,6 +73,21 @@ void kernel(benchmark::State &state, const std::string &text) {
   }
   state.counters["cells"] = static_cast<double>(setup.solver->n_cells());
 }
+// One adaptation (indicator, buffer, refine/coarsen, transfer, rebuild of the tables) of an
+// adaptive mesh after a few steps, the cells counted after it.
+void adaptation_2d(benchmark::State &state, const std::string &text) {
+  Setup<2> setup(text);
+  for (int n = 0; n < 20; ++n)
+    setup.solver->step(1.0);
+  for (auto _ : state)
+    setup.solver->adapt_mesh();
+  state.counters["cells"] = static_cast<double>(setup.solver->n_cells());
+}
+
+std::string refinement(const std::string &lines) {
+  return "subsection Mesh\n subsection Refinement\n" + lines + " end\nend\n";
+}
+
 // BENCHMARK_CAPTURE takes plain function names
 void step_2d(benchmark::State &state, const std::string &text) {
   step<2>(state, text);
@@ -103,6 +119,22 @@ BENCHMARK_CAPTURE(kernel_2d, deconvolution_128, deconvolution(128))
 BENCHMARK_CAPTURE(step_2d, deconvolution_128_first_order,
                   deconvolution(128) +
                       "subsection Discretization\n set Reconstruction = first order\nend\n")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+// the face-table operator of refined meshes (doc/theory.md §4.1): on the uniform 128² mesh
+// (against the lattice above), and on 64² with a band of two extra levels around r = 0
+BENCHMARK_CAPTURE(step_2d, deconvolution_128_faces,
+                  deconvolution(128) + refinement("  set Operator = faces\n"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(step_2d, deconvolution_64_band_2_levels,
+                  deconvolution(64) + refinement("  set Box lower = 0, -0.5\n"
+                                                 "  set Box upper = 1, 0.5\n  set Box levels = 2\n"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(adaptation_2d, deconvolution_64_adaptive_2_levels,
+                  deconvolution(64) +
+                      refinement("  set Adaptive = true\n  set Maximum level = 2\n"))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(step_2d, deconvolution_256, deconvolution(256))
