@@ -125,7 +125,7 @@ TEST(RefinedBand, E1FirstOrder3D) {
   expect_order<3>(false, "first order", 16, 3, 0.8, e1_band_3d);
 }
 TEST(RefinedBand, E1Minmod3D) {
-  expect_order<3>(false, "minmod", 12, 3, 1.4, e1_band_3d);
+  expect_order<3>(false, "minmod", 16, 3, 1.4, e1_band_3d);
 }
 
 // Across hanging faces: mass to round-off per step, positivity, F non-increasing (exact and
