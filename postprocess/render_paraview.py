@@ -7,7 +7,7 @@ the Python modules of `python3-paraview`, see the note below)::
             [--time T | --last] [--output file.png] [--field density]
             [--scale log|linear] [--decades 3] [--particle-field NAME]
             [--no-particles] [--size 1200x800] [--aspect auto|equal|A]
-            [--colormap "Viridis (matplotlib)"] [--title TEXT]
+            [--colormap "Viridis (matplotlib)"] [--title TEXT] [--mesh]
 
 <output directory> is the `Output/Directory` of a run that wrote VTK output
 (`Run mode = compare`, or `pde` alone): it must hold `solution.pvd`;
@@ -155,6 +155,9 @@ def parse_arguments(argv):
     parser.add_argument("--colormap", default="Viridis (matplotlib)",
                         help="ParaView colour-map preset of the field")
     parser.add_argument("--title", help="replace the automatic title")
+    parser.add_argument("--mesh", action="store_true",
+                        help="d = 2: draw the cell edges over the field (the adapted mesh of "
+                             "Mesh/Refinement: its cells, of every level, under the density)")
     args = parser.parse_args(argv)
     if not args.decades > 0:
         parser.error("--decades must be positive")
@@ -568,7 +571,10 @@ def render_2d(pv, view, solution, association, lut, bounds, particles, args, nam
     """The field on the mesh; a parallel camera fitted to the mesh and the particles."""
     width, height = args.size
     rep = pv.Show(solution, view)
-    rep.SetRepresentationType("Surface")
+    rep.SetRepresentationType("Surface With Edges" if args.mesh else "Surface")
+    if args.mesh:
+        rep.EdgeColor = [0.15, 0.15, 0.15]
+        rep.LineWidth = 0.5
     # Colour through the prepared map (ColorBy would rescale it to the data range).
     rep.ColorArrayName = [association, args.field]
     rep.LookupTable = lut
