@@ -51,6 +51,11 @@ set Dimension = 2
 set Run mode  = compare
 subsection Problem
   set Type = sparse deconvolution
+  subsection Sparse deconvolution      # weights that fit the box (the check of issue 7)
+    set Minimum weight = 0.2
+    set Maximum weight = 0.4
+    set Weight bound   = 3
+  end
 end
 subsection Mesh
   set Subdivisions       = 16
