@@ -111,8 +111,8 @@ private:
   const RunParameters &run;
   const bool implicit, langevin;
   dealii::TimerOutput &timer;
-  const bool refined;
   MPI_Comm comm;
+  const bool refined;
   StatisticsTable table;
   PvdRecord pvd;
   const std::optional<double> F_star;

@@ -231,11 +231,10 @@ void FiniteVolumeSolver<dim>::build_face_sparsity() {
   // owned cells only. Four places per face: (a,a), (a,b), (b,a), (b,b); -1 where the row is not
   // owned or a cell is the outside.
   const FaceTable<dim> &t = *faces;
-  const types::global_dof_index first = n_owned > 0 ? owned.nth_index_in_set(0) : 0;
+  // the global index of each local cell (local_indices() inverted)
   std::vector<types::global_dof_index> global(t.n_local);
-  for (unsigned int c = 0; c < n_owned; ++c)
-    global[c] = first + c;
-  ghost_globals(global);
+  for (const auto &[index, c] : local_indices())
+    global[c] = index;
   DynamicSparsityPattern pattern(dof_handler.n_dofs(), dof_handler.n_dofs(), owned);
   std::vector<PetscInt> rows, columns;
   std::vector<int> slot(4 * t.n_faces(), -1);
@@ -262,21 +261,6 @@ void FiniteVolumeSolver<dim>::build_face_sparsity() {
     if (slot[k] >= 0)
       face_place[k] = places[slot[k]];
   diagonal_place.assign(places.begin(), places.begin() + n_owned);
-}
-
-template <int dim>
-void FiniteVolumeSolver<dim>::ghost_globals(std::vector<types::global_dof_index> &global) {
-  // every owned global index written into the vector; the ghosts read back
-  const types::global_dof_index first = n_owned > 0 ? owned.nth_index_in_set(0) : 0;
-  {
-    OwnedValues values(stage);
-    for (unsigned int i = 0; i < n_owned; ++i)
-      values.data()[i] = static_cast<double>(first + i);
-  }
-  ghosted = stage;
-  LocalForm local(ghosted);
-  for (unsigned int i = n_owned; i < n_local; ++i)
-    global[i] = static_cast<types::global_dof_index>(std::llround(local.data()[i]));
 }
 
 template <int dim>
@@ -340,7 +324,6 @@ double FiniteVolumeSolver<dim>::face_velocity_displacement(const double dt) cons
   template void FiniteVolumeSolver<dim>::face_diagnostics(const Objective::State &,                \
                                                           const double *, const double *);         \
   template void FiniteVolumeSolver<dim>::build_face_sparsity();                                    \
-  template void FiniteVolumeSolver<dim>::ghost_globals(std::vector<types::global_dof_index> &);    \
   template void FiniteVolumeSolver<dim>::assemble_face_matrix(double);                             \
   template double FiniteVolumeSolver<dim>::face_outflow_rate(const double *) const;                \
   template double FiniteVolumeSolver<dim>::face_velocity_displacement(double) const;

@@ -306,7 +306,6 @@ private:
   std::array<std::vector<double>, dim> face_sigma;
   std::vector<PetscInt> face_place, diagonal_place;
   unsigned int finest_level = 0, n_adaptations = 0, adapted_at_step = 0;
-  std::function<double(const dealii::Point<dim> &)> projected_density; ///< μ0, for re-projection
 
   // State
   dealii::PETScWrappers::MPI::Vector rho;             ///< owned cell averages
@@ -346,7 +345,6 @@ private:
   void face_diagnostics(const Objective::State &state, const double *local_density,
                         const double *rate);
   void build_face_sparsity();
-  void ghost_globals(std::vector<dealii::types::global_dof_index> &global);
   void assemble_face_matrix(double dt);
   double face_outflow_rate(const double *owned_density) const;
   double face_velocity_displacement(double dt) const;
