@@ -33,6 +33,8 @@ void FiniteVolumeSolver<dim>::build_face_tables(
   cell_masses.assign(n_owned, 0.0);
   face_dF.assign(t.n_faces(), 0.0);
   face_flux.assign(t.n_faces(), 0.0);
+  face_sg_lower.assign(langevin() ? t.n_faces() : 0, 0.0);
+  face_sg_upper.assign(langevin() ? t.n_faces() : 0, 0.0);
   for (unsigned int i = 0; i < dim; ++i)
     face_sigma[i].assign(n, 0.0);
   face_slope_sums.assign(2 * dim * n, 0.0);
@@ -69,7 +71,12 @@ void FiniteVolumeSolver<dim>::face_velocities(const Objective::State &state, con
       if (!t.outflow[f] && !t.no_flux[f])
         face_dF[f] = (face_xi[t.upper[f]] - face_xi[t.lower[f]]) / t.distance[f];
   }
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::face_no_flux_walls() {
   // no-flux walls: zero velocity, counting the outward flux they stop (a diagnostic)
+  const FaceTable<dim> &t = *faces;
   wall_flux_local = 0.0;
   for (std::size_t f = 0; f < t.n_faces(); ++f)
     if (t.no_flux[f]) {
@@ -154,7 +161,12 @@ void FiniteVolumeSolver<dim>::face_increment(const bool minmod_slopes) {
   const unsigned int *lower = t.lower.data(), *upper = t.upper.data(), *dir = t.direction.data();
   const double *rho = face_rho.data(), *g = face_dF.data(), *area = t.area.data();
   double *flux = face_flux.data();
-  if (minmod_slopes) {
+  if (langevin()) { // the Scharfetter–Gummel flux (M13), first order by construction
+    const double *a = face_sg_lower.data(), *b = face_sg_upper.data();
+#pragma omp simd
+    for (std::size_t f = 0; f < n_faces; ++f)
+      flux[f] = area[f] * (a[f] * rho[lower[f]] - b[f] * rho[upper[f]]);
+  } else if (minmod_slopes) {
     const double *hw[dim], *sg[dim];
     for (unsigned int i = 0; i < dim; ++i)
       hw[i] = t.half_width[i].data(), sg[i] = face_sigma[i].data();
@@ -188,6 +200,10 @@ double FiniteVolumeSolver<dim>::apply_face_operator(const double *local_density,
   // the kernel on {(cell centre, cell mass)} (M1–M3), one all-reduce
   state = objective.evaluate(t.owned_centres, cell_masses);
   face_velocities(state, prm.face_velocity == FaceVelocity::exact);
+  if (langevin())
+    face_sg_coefficients();
+  else
+    face_no_flux_walls();
   const bool minmod_slopes = prm.reconstruction == Reconstruction::minmod;
   if (minmod_slopes)
     face_slopes(ghost.n_elements() > 0);
@@ -205,16 +221,23 @@ template <int dim>
 void FiniteVolumeSolver<dim>::face_diagnostics(const Objective::State &state,
                                                const double *local_density, const double *rate) {
   // (M6h) over the counted faces, D_h = Σ_f |f| δ_f F_f u_f (|f| δ_f: the face's share of the
-  // volume); per owned cell the outgoing rate Σ_f max(u_out, 0)|f|/|K|; the largest speed.
+  // volume), or the Scharfetter–Gummel dissipation; per owned cell the outgoing rate
+  // Σ_f (coefficient of the cell in the face's flux)|f|/|K| (upwind: max(u_out, 0)); the largest
+  // speed.
   const FaceTable<dim> &t = *faces;
   double dissipation = 0.0, max_speed = 0.0, max_rate = 0.0;
+  if (langevin()) {
+    face_langevin_diagnostics(state); // F' at the centres first
+    dissipation = face_sg_dissipation();
+  }
   std::fill(face_out_rate.begin(), face_out_rate.end(), 0.0);
   for (std::size_t f = 0; f < t.n_faces(); ++f) {
     const double g = face_dF[f];
-    if (t.counted[f])
+    if (t.counted[f] && !langevin())
       dissipation -= face_flux[f] * g * t.distance[f]; // (face_flux holds F_f |f|)
-    face_out_rate[t.lower[f]] += std::max(-g, 0.0) * t.area[f];
-    face_out_rate[t.upper[f]] += std::max(g, 0.0) * t.area[f];
+    const auto [out_of_a, out_of_b] = face_coefficients(f);
+    face_out_rate[t.lower[f]] += out_of_a * t.area[f];
+    face_out_rate[t.upper[f]] += out_of_b * t.area[f];
     max_speed = std::max(max_speed, std::abs(g));
   }
   double residual = 0.0;
@@ -265,15 +288,16 @@ void FiniteVolumeSolver<dim>::build_face_sparsity() {
 
 template <int dim>
 void FiniteVolumeSolver<dim>::assemble_face_matrix(const double dt) {
-  // I/dt + A of (M10) on the faces: the flux a_f ρ_a − b_f ρ_b through |f| (a_f = u⁺, b_f = −u⁻,
-  // u = −∂F'), leaving a and entering b. Non-negative diagonal, non-positive off-diagonal entries;
+  // I/dt + A of (M10) on the faces: the flux a_f ρ_a − b_f ρ_b through |f| (upwind a_f = u⁺,
+  // b_f = −u⁻ with u = −∂F'; Langevin: the Scharfetter–Gummel coefficients), leaving a and
+  // entering b. Non-negative diagonal, non-positive off-diagonal entries;
   // every column sums to 1/dt plus what leaves through outflow faces.
   const FaceTable<dim> &t = *faces;
   MatrixValues::Writer values(transport);
   for (unsigned int c = 0; c < n_owned; ++c)
     values[diagonal_place[c]] += 1.0 / dt;
   for (std::size_t f = 0; f < t.n_faces(); ++f) {
-    const double g = face_dF[f], out_of_a = std::max(-g, 0.0), out_of_b = std::max(g, 0.0);
+    const auto [out_of_a, out_of_b] = face_coefficients(f);
     const unsigned int a = t.lower[f], b = t.upper[f];
     const PetscInt *place = &face_place[4 * f];
     if (place[0] >= 0) // row a: what a loses, what b gives it
@@ -316,6 +340,7 @@ double FiniteVolumeSolver<dim>::face_velocity_displacement(const double dt) cons
   template void FiniteVolumeSolver<dim>::build_face_tables(                                        \
       const std::map<types::global_dof_index, int> &);                                             \
   template void FiniteVolumeSolver<dim>::face_velocities(const Objective::State &, bool);          \
+  template void FiniteVolumeSolver<dim>::face_no_flux_walls();                                     \
   template void FiniteVolumeSolver<dim>::face_slopes(bool);                                        \
   template void FiniteVolumeSolver<dim>::build_slope_geometry();                                   \
   template void FiniteVolumeSolver<dim>::face_increment(bool);                                     \

@@ -267,10 +267,5 @@ void PdeParameters::check_consistency(const Problem &problem) const {
 namespace MeanField {
 void PdeParameters::check_refinement(const unsigned int d) const {
   refinement.check(d, cfl, !implicit());
-  if (!refinement.face_path())
-    return;
-  require(!dynamics.noisy(), "Dynamics/Type = langevin is not yet implemented on refined meshes "
-                             "(the Scharfetter-Gummel flux runs on the uniform lattice only): "
-                             "remove Mesh/Refinement or use a uniform mesh.");
 }
 } // namespace MeanField

@@ -105,27 +105,40 @@ double FiniteVolumeSolver<dim>::sg_max_out_rate() const {
 template <int dim>
 void FiniteVolumeSolver<dim>::langevin_diagnostics(const Objective::State &state,
                                                    const double *local_density) {
-  // F' at the centres of the patch (the face derivatives may be exact ones), the entropy
-  // ∫ρ log ρ, the free energy F_τ = F + τ∫ρ log ρ (M12) and the Gibbs residual
-  // ‖ρ − e^{−F'/τ}/Z‖_L1 with Z = Σ_K |K| e^{−F'_K/τ} (shifted by the smallest F').
-  const double tau = prm.dynamics.temperature;
+  // F' at the centres of the patch (the face derivatives may be exact ones), gathered for the
+  // owned cells.
   if (prm.face_velocity == FaceVelocity::exact)
     objective.first_variation(state, centre_grid, xi.data(), nullptr);
+  gibbs_xi.resize(n_owned);
+  for (unsigned int c = 0; c < n_owned; ++c)
+    gibbs_xi[c] = xi[owned_slot[c]];
+  gibbs_diagnostics(state, local_density, gibbs_xi.data(), nullptr);
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::gibbs_diagnostics(const Objective::State &state, const double *rho,
+                                                const double *potential, const double *volume) {
+  // The entropy ∫ρ log ρ, the free energy F_τ = F + τ∫ρ log ρ (M12) and the Gibbs residual
+  // ‖ρ − e^{−F'/τ}/Z‖_L1 with Z = Σ_K |K| e^{−F'_K/τ} (shifted by the smallest F'), over the
+  // owned cells (volume: per cell, or nullptr for the lattice's one volume).
+  const double tau = prm.dynamics.temperature;
+  const auto volume_of = [&](const unsigned int c) {
+    return volume ? volume[c] : cell_volume;
+  };
   double entropy = 0.0, xi_min = std::numeric_limits<double>::max();
   for (unsigned int c = 0; c < n_owned; ++c) {
-    const double r = local_density[c];
-    entropy += r > 0.0 ? r * std::log(r) : 0.0;
-    xi_min = std::min(xi_min, xi[owned_slot[c]]);
+    entropy += rho[c] > 0.0 ? volume_of(c) * rho[c] * std::log(rho[c]) : 0.0;
+    xi_min = std::min(xi_min, potential[c]);
   }
   xi_min = Utilities::MPI::min(xi_min, comm);
   double z = 0.0;
   for (unsigned int c = 0; c < n_owned; ++c)
-    z += std::exp(-(xi[owned_slot[c]] - xi_min) / tau);
-  z = Utilities::MPI::sum(z * cell_volume, comm);
+    z += volume_of(c) * std::exp(-(potential[c] - xi_min) / tau);
+  z = Utilities::MPI::sum(z, comm);
   double residual = 0.0;
   for (unsigned int c = 0; c < n_owned; ++c)
-    residual += std::abs(local_density[c] - std::exp(-(xi[owned_slot[c]] - xi_min) / tau) / z);
-  double sums[2] = {entropy * cell_volume, residual * cell_volume};
+    residual += volume_of(c) * std::abs(rho[c] - std::exp(-(potential[c] - xi_min) / tau) / z);
+  double sums[2] = {entropy, residual};
   Utilities::MPI::sum(ArrayView<const double>(sums, 2), comm, ArrayView<double>(sums, 2));
   last.entropy = sums[0];
   last.free_energy = state.value() + tau * sums[0];
@@ -138,7 +151,9 @@ void FiniteVolumeSolver<dim>::langevin_diagnostics(const Objective::State &state
   template double FiniteVolumeSolver<dim>::sg_dissipation(const double *) const;                   \
   template double FiniteVolumeSolver<dim>::sg_max_out_rate() const;                                \
   template void FiniteVolumeSolver<dim>::langevin_diagnostics(const Objective::State &,            \
-                                                              const double *);
+                                                              const double *);                     \
+  template void FiniteVolumeSolver<dim>::gibbs_diagnostics(                                        \
+      const Objective::State &, const double *, const double *, const double *);
 MEANFIELD_INSTANTIATE(1)
 MEANFIELD_INSTANTIATE(2)
 MEANFIELD_INSTANTIATE(3)

@@ -95,7 +95,8 @@ TEST(FacePath, ReproducesLatticeWithOutflow) {
       " set Boundary conditions = periodic, outflow\nend\n";
   PdeSetup<2> lattice(text), faces(text + refinement_only("  set Operator = faces\n"));
   for (int n = 0; n < 60; ++n) {
-    const auto a = lattice.solver->prepare_step(), b = faces.solver->prepare_step();
+    const auto a = lattice.solver->prepare_step();
+    faces.solver->prepare_step();
     lattice.solver->complete_step(0.5 * a.stable_dt);
     faces.solver->complete_step(0.5 * a.stable_dt);
   }
@@ -161,7 +162,7 @@ TEST(RefinedBand, TransportMatrixIsMassConservingMMatrix) {
   const double dt = 0.01;
   dealii::PETScWrappers::MPI::Vector volumes(setup.solver->locally_owned_cells(), MPI_COMM_WORLD);
   setup.solver->cell_volumes(volumes);
-  EXPECT_LT(volumes.min(), 0.99 * volumes.max()); // cells of different sizes
+  EXPECT_LT(volumes.mean_value(), 0.99 * volumes.linfty_norm()); // cells of different sizes
   expect_mass_conserving_m_matrix(setup.solver->assemble_transport_matrix(dt),
                                   setup.solver->locally_owned_cells(), dt, false, &volumes);
   for (int n = 0; n < 5; ++n) {

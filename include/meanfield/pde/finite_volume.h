@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace MeanField {
@@ -272,6 +273,7 @@ private:
   // F' at the centres (later stages), F' and ∇F' at the centres in the first stage
   // (diagnostics), ∂_i F' at the upper face of each slot (u_i = −∂_i F'), minmod slopes.
   std::vector<double> P, W, owned_mask, xi, scratch, increment;
+  std::vector<double> gibbs_xi; ///< F' at the owned centres (Langevin diagnostics)
   std::vector<double> boundary_values, boundary_gradients;
   std::array<std::vector<double>, dim> dF, sigma;
   /// τ > 0: the Scharfetter–Gummel coefficients of the upper face of each slot (M13), flux
@@ -301,6 +303,8 @@ private:
   std::unique_ptr<FaceTable<dim>> faces;
   std::vector<double> face_rho, face_mass_rate, face_out_rate, face_xi, cell_masses;
   std::vector<double> face_dF, face_flux, face_dF_frozen, face_scratch, face_slope_sums;
+  /// τ > 0: the Scharfetter–Gummel coefficients per face, flux a ρ_lower − b ρ_upper (M13)
+  std::vector<double> face_sg_lower, face_sg_upper;
   /// Per (direction, side, cell): 1/Σ|f| and Σ|f|/Σ|f|δ_f of the face neighbours (minmod)
   std::vector<double> slope_weight, slope_inverse_distance;
   std::array<std::vector<double>, dim> face_sigma;
@@ -337,6 +341,8 @@ private:
   // The face-table path (finite_volume_faces.cc)
   void build_face_tables(const std::map<dealii::types::global_dof_index, int> &local_of);
   void face_velocities(const Objective::State &state, bool exact);
+  /// No-flux walls of the upwind flux: ∂F' = 0 there, the outward flux they stop counted.
+  void face_no_flux_walls();
   void face_slopes(bool has_ghosts);
   void build_slope_geometry();
   void face_increment(bool minmod_slopes);
@@ -422,5 +428,23 @@ private:
   /// Entropy, free energy and Gibbs residual into `last`; F' at the centres into `xi`.
   /// Collective.
   void langevin_diagnostics(const Objective::State &state, const double *local_density);
+  /// The same from the owned cells' densities @p rho, F' @p potential and volumes @p volume
+  /// (nullptr: the lattice's cell volume). Collective.
+  void gibbs_diagnostics(const Objective::State &state, const double *rho, const double *potential,
+                         const double *volume);
+  /// The face table's Scharfetter–Gummel coefficients face_sg_lower/upper from face_dF (M13);
+  /// zero on no-flux walls, whose stopped flux goes to wall_flux_local.
+  void face_sg_coefficients();
+  /// −Σ_f F_f |f| (μ_b − μ_a) over the counted faces, μ = F' + τ log ρ (face_xi, face_rho).
+  double face_sg_dissipation() const;
+  /// F' at the local centres into face_xi, then gibbs_diagnostics() with the cell volumes.
+  void face_langevin_diagnostics(const Objective::State &state);
+  /// The coefficients (a_f, b_f) of face f's flux a_f ρ_lower − b_f ρ_upper: upwind
+  /// (max(−∂F', 0), max(∂F', 0)) or Scharfetter–Gummel.
+  std::pair<double, double> face_coefficients(const std::size_t f) const {
+    if (langevin())
+      return {face_sg_lower[f], face_sg_upper[f]};
+    return {std::max(-face_dF[f], 0.0), std::max(face_dF[f], 0.0)};
+  }
 };
 } // namespace MeanField
