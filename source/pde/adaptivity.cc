@@ -50,9 +50,9 @@ void FiniteVolumeSolver<dim>::refine_box() {
 }
 
 template <int dim>
-std::vector<int> FiniteVolumeSolver<dim>::target_levels() {
+std::vector<double> FiniteVolumeSolver<dim>::indicator_levels() {
   // The indicator η_K = max(m_K, max_L |ρ_K − ρ_L| |K|) against the thresholds (fractions of the
-  // mass), then Buffer cells rounds of the neighbours' maximum (M9, doc/theory.md §4.1).
+  // mass): the level each owned cell wants before the buffer (M9, doc/theory.md §4.1).
   const RefinementParameters &r = prm.refinement;
   const FaceTable<dim> &t = *faces;
   ghosted = rho;
@@ -65,13 +65,12 @@ std::vector<int> FiniteVolumeSolver<dim>::target_levels() {
   for (unsigned int c = 0; c < n_owned; ++c)
     local_mass += density[c] * t.volume[c];
   const double mass = Utilities::MPI::sum(local_mass, comm);
-  for (std::size_t f = 0; f < t.n_faces(); ++f)
-    if (!t.outflow[f] && !t.no_flux[f]) {
-      const unsigned int a = t.lower[f], b = t.upper[f];
-      const double d = std::abs(density[a] - density[b]);
-      jump[a] = std::max(jump[a], d * t.volume[a]);
-      jump[b] = std::max(jump[b], d * t.volume[b]);
-    }
+  for (std::size_t f = 0; f < t.n_interior; ++f) {
+    const unsigned int a = t.lower[f], b = t.upper[f];
+    const double d = std::abs(density[a] - density[b]);
+    jump[a] = std::max(jump[a], d * t.volume[a]);
+    jump[b] = std::max(jump[b], d * t.volume[b]);
+  }
   std::vector<double> want(t.n_local + 1, 0.0);
   for (unsigned int c = 0; c < n_owned; ++c) {
     const double eta = std::max(density[c] * t.volume[c], jump[c]);
@@ -80,8 +79,14 @@ std::vector<int> FiniteVolumeSolver<dim>::target_levels() {
               : eta < r.coarsen_threshold * mass ? level - 1
                                                  : level;
   }
+  return want;
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::spread_levels(std::vector<double> &want, const unsigned int rounds) {
   // the buffer: each round, a cell takes the largest level its face neighbours want
-  for (unsigned int round = 0; round < r.buffer_cells(prm.cfl); ++round) {
+  const FaceTable<dim> &t = *faces;
+  for (unsigned int round = 0; round < rounds; ++round) {
     {
       OwnedValues values(stage);
       std::copy(want.begin(), want.begin() + n_owned, values.data());
@@ -92,19 +97,26 @@ std::vector<int> FiniteVolumeSolver<dim>::target_levels() {
       std::copy(local.data() + n_owned, local.data() + t.n_local, want.begin() + n_owned);
     }
     std::vector<double> next(want);
-    for (std::size_t f = 0; f < t.n_faces(); ++f)
-      if (!t.outflow[f] && !t.no_flux[f]) {
-        next[t.lower[f]] = std::max(next[t.lower[f]], want[t.upper[f]]);
-        next[t.upper[f]] = std::max(next[t.upper[f]], want[t.lower[f]]);
-      }
+    for (std::size_t f = 0; f < t.n_interior; ++f) {
+      next[t.lower[f]] = std::max(next[t.lower[f]], want[t.upper[f]]);
+      next[t.upper[f]] = std::max(next[t.upper[f]], want[t.lower[f]]);
+    }
     want.swap(next);
   }
+}
+
+template <int dim>
+std::vector<int> FiniteVolumeSolver<dim>::capped_levels(const std::vector<double> &want) const {
+  // Maximum level, and the kink's cap (centred row: level-0 cells on the kink's row, one level
+  // more per level-0 cell away from it)
+  const RefinementParameters &r = prm.refinement;
+  const FaceTable<dim> &t = *faces;
   std::vector<int> target(n_owned);
   const std::vector<Kink> kinks = the_problem.kinks();
   for (unsigned int c = 0; c < n_owned; ++c) {
     int cap = static_cast<int>(r.maximum_level);
     if (r.kink_treatment == KinkTreatment::centred_row)
-      for (const Kink &kink : kinks) { // level-0 cells away from the kink's row
+      for (const Kink &kink : kinks) {
         const unsigned int i = kink.coordinate;
         const double away = std::abs(t.centre[i][c] - kink.value) - t.half_width[i][c];
         cap = std::min(cap, static_cast<int>(std::floor(away / h[i] + 0.5 + 1e-9)));
@@ -115,41 +127,32 @@ std::vector<int> FiniteVolumeSolver<dim>::target_levels() {
 }
 
 template <int dim>
+std::pair<std::vector<int>, std::vector<int>> FiniteVolumeSolver<dim>::target_levels() {
+  // the levels the mesh needs (the indicator and Buffer cells) and those a change gives it
+  // (Buffer cells + Buffer reserve)
+  const RefinementParameters &r = prm.refinement;
+  std::vector<double> want = indicator_levels();
+  spread_levels(want, r.buffer_cells(prm.cfl));
+  std::vector<int> needed = capped_levels(want);
+  spread_levels(want, r.reserve);
+  return {std::move(needed), capped_levels(want)};
+}
+
+template <int dim>
 bool FiniteVolumeSolver<dim>::adaptation_due() const {
   return prm.refinement.adaptive && n_steps > 0 && n_steps % prm.refinement.interval == 0 &&
          n_steps != adapted_at_step;
 }
 
 template <int dim>
-void FiniteVolumeSolver<dim>::adapt_mesh() {
+bool FiniteVolumeSolver<dim>::adapt_mesh(const bool force) {
   if constexpr (dim == 1)
     throw InputError("Mesh/Refinement/Adaptive needs d >= 2.");
   else {
-    const std::vector<int> target = target_levels();
-    const RefinementParameters &r = prm.refinement;
-    std::vector<types::global_dof_index> index(1);
-    const types::global_dof_index first = n_owned > 0 ? owned.nth_index_in_set(0) : 0;
-    unsigned int flagged = 0;
-    for (const auto &cell : dof_handler.active_cell_iterators()) {
-      if (!cell->is_locally_owned())
-        continue;
-      cell->get_dof_indices(index);
-      const unsigned int c = index[0] - first;
-      const int level = faces->level[c];
-      // the refinement box keeps its levels
-      const int floor = r.box_levels > 0 && meets_box(cell, r.box_lower, r.box_upper, dim)
-                            ? static_cast<int>(r.box_levels)
-                            : 0;
-      const int wanted = std::max(target[c], floor);
-      if (wanted > level)
-        cell->set_refine_flag(), ++flagged;
-      else if (wanted < level)
-        cell->set_coarsen_flag(), ++flagged;
-    }
+    const auto [needed, given] = target_levels();
     adapted_at_step = n_steps;
-    // nothing to change anywhere: keep the mesh and its tables (no rebuild, no transfer)
-    if (Utilities::MPI::sum(flagged, comm) == 0)
-      return;
+    if (!flag_cells(needed, given, force))
+      return false; // the mesh holds the mass: keep it and its tables (no rebuild, no transfer)
     mesh->prepare_coarsening_and_refinement(); // 2:1 balance
     // DG(0) transfer: children keep the parent's average, a parent gets the mean of its
     // (equal) children, Σ|child| ρ_child / |parent|: mass conserved, positivity kept
@@ -161,16 +164,64 @@ void FiniteVolumeSolver<dim>::adapt_mesh() {
     set_up_system();
     transfer.interpolate(rho);
     ++n_adaptations;
-    adapted_at_step = n_steps;
     prepared = false;
+    return true;
   }
+}
+
+template <int dim>
+bool FiniteVolumeSolver<dim>::flag_cells(const std::vector<int> &needed,
+                                         const std::vector<int> &given, const bool force) {
+  // The flags of the levels `given` (the refinement box keeps its levels), set only when a cell
+  // is below its `needed` level or enough cells would coarsen (Coarsen fraction), or, with
+  // @p force, whenever any cell is flagged. Whether flags were set.
+  const RefinementParameters &r = prm.refinement;
+  std::vector<types::global_dof_index> index(1);
+  const types::global_dof_index first = n_owned > 0 ? owned.nth_index_in_set(0) : 0;
+  std::vector<char> flag(n_owned, 0); // +1 refine, -1 coarsen
+  unsigned int short_of = 0, refine = 0, coarsen = 0;
+  std::vector<typename DoFHandler<dim>::active_cell_iterator> cells(n_owned);
+  for (const auto &cell : dof_handler.active_cell_iterators()) {
+    if (!cell->is_locally_owned())
+      continue;
+    cell->get_dof_indices(index);
+    const unsigned int c = index[0] - first;
+    cells[c] = cell;
+    const int level = faces->level[c];
+    const int floor = r.box_levels > 0 && meets_box(cell, r.box_lower, r.box_upper, dim)
+                          ? static_cast<int>(r.box_levels)
+                          : 0;
+    short_of += std::max(needed[c], floor) > level;
+    const int wanted = std::max(given[c], floor);
+    flag[c] = wanted > level ? 1 : wanted < level ? -1 : 0;
+    refine += flag[c] > 0, coarsen += flag[c] < 0;
+  }
+  const unsigned int total_short = Utilities::MPI::sum(short_of, comm);
+  const unsigned int total_refine = Utilities::MPI::sum(refine, comm);
+  const unsigned int total_coarsen = Utilities::MPI::sum(coarsen, comm);
+  const bool change = total_short > 0 ||
+                      (total_coarsen > 0 && total_coarsen >= r.coarsen_fraction * n_cells()) ||
+                      (force && total_refine + total_coarsen > 0);
+  for (unsigned int c = 0; change && c < n_owned; ++c) {
+    if (flag[c] > 0)
+      cells[c]->set_refine_flag();
+    else if (flag[c] < 0)
+      cells[c]->set_coarsen_flag();
+  }
+  return change;
 }
 
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \
   template void FiniteVolumeSolver<dim>::refine_box();                                             \
-  template std::vector<int> FiniteVolumeSolver<dim>::target_levels();                              \
+  template std::vector<double> FiniteVolumeSolver<dim>::indicator_levels();                        \
+  template void FiniteVolumeSolver<dim>::spread_levels(std::vector<double> &, unsigned int);       \
+  template std::vector<int> FiniteVolumeSolver<dim>::capped_levels(const std::vector<double> &)    \
+      const;                                                                                       \
+  template std::pair<std::vector<int>, std::vector<int>> FiniteVolumeSolver<dim>::target_levels(); \
   template bool FiniteVolumeSolver<dim>::adaptation_due() const;                                   \
-  template void FiniteVolumeSolver<dim>::adapt_mesh();
+  template bool FiniteVolumeSolver<dim>::adapt_mesh(bool);                                         \
+  template bool FiniteVolumeSolver<dim>::flag_cells(const std::vector<int> &,                      \
+                                                    const std::vector<int> &, bool);
 MEANFIELD_INSTANTIATE(1)
 MEANFIELD_INSTANTIATE(2)
 MEANFIELD_INSTANTIATE(3)

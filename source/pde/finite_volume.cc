@@ -160,7 +160,7 @@ void FiniteVolumeSolver<dim>::set_initial_density(
   // indicator, μ0 projected afresh on each mesh (no transfer error at t = 0)
   if (prm.refinement.adaptive)
     for (unsigned int round = 0; round < prm.refinement.maximum_level; ++round) {
-      adapt_mesh();
+      adapt_mesh(true);
       mass = project_density(density);
     }
   n_adaptations = 0;

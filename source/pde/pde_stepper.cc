@@ -16,8 +16,8 @@ PdeStepper<dim>::PdeStepper(FiniteVolumeSolver<dim> &solver_, const PdeParameter
 
 template <int dim>
 void PdeStepper<dim>::prepare() {
-  if (fv.adaptation_due()) { // a new mesh (Mesh/Refinement/Adaptive): the state is unprepared
-    fv.adapt_mesh();
+  // a new mesh (Mesh/Refinement/Adaptive) leaves the state unprepared
+  if (fv.adaptation_due() && fv.adapt_mesh()) {
     fresh = false;
     last_increment = dealii::PETScWrappers::MPI::Vector();
   }

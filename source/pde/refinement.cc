@@ -45,6 +45,19 @@ void RefinementParameters::declare_parameters(ParameterHandler &prm) {
       "ceil(CFL number x Adaptation interval) + 1 (an explicit step moves mass at most CFL "
       "cells). Explicit steps refuse fewer.");
   prm.declare_entry(
+      "Buffer reserve", "4", Patterns::Integer(0, 100),
+      "Adaptive: layers added to Buffer cells whenever the mesh is changed. Every Adaptation "
+      "interval steps the indicator is evaluated (cheap); the mesh is changed (p4est, transfer, "
+      "tables: the cost of tens of steps) only when the mass has come within Buffer cells of "
+      "the edge of its refined region, or when coarsening alone would remove Coarsen fraction "
+      "of the cells, and then refined Buffer cells + Buffer reserve layers wide, so that the "
+      "next change waits until the mass has crossed the reserve. 0: every evaluation that "
+      "flags a cell changes the mesh.");
+  prm.declare_entry("Coarsen fraction", "0.1", Patterns::Double(0, 1),
+                    "Adaptive: an evaluation that flags cells for coarsening only (no cell "
+                    "needs refinement) changes the mesh when at least this fraction of the "
+                    "cells is flagged; 0: whenever one is.");
+  prm.declare_entry(
       "Operator", "auto", Patterns::Selection(enum_selection(operator_path_names)),
       "auto: the lattice operator on a uniform mesh (dense patch arrays, unit-stride loops), "
       "the face-table operator on a refined one; faces: the face table on any mesh (it "
@@ -71,6 +84,8 @@ void RefinementParameters::parse_parameters(ParameterHandler &prm) {
   coarsen_threshold = prm.get_double("Coarsen threshold");
   interval = prm.get_integer("Adaptation interval");
   buffer = prm.get_integer("Buffer cells");
+  reserve = prm.get_integer("Buffer reserve");
+  coarsen_fraction = prm.get_double("Coarsen fraction");
   path = parse_enum("Mesh/Refinement/Operator", prm.get("Operator"), operator_path_names);
   kink_treatment =
       parse_enum("Mesh/Refinement/Kink treatment", prm.get("Kink treatment"), kink_treatment_names);

@@ -210,7 +210,9 @@ TEST(Adaptation, MovingBumpKeepsFinestLevelAccuracyWithQuarterOfTheCells) {
                                refinement_only("  set Adaptive = true\n  set Maximum level = 2\n"
                                                "  set Adaptation interval = 2\n"
                                                "  set Refine threshold = 5e-4\n"
-                                               "  set Coarsen threshold = 1e-4\n");
+                                               "  set Coarsen threshold = 1e-4\n"
+                                               "  set Buffer reserve = 0\n"
+                                               "  set Coarsen fraction = 0\n");
   PdeSetup<2> fine(uniform), adapted(adaptive);
   PdeStepper<2> stepper(*adapted.solver, adapted.pde);
   double cells = 0.0;
@@ -229,6 +231,39 @@ TEST(Adaptation, MovingBumpKeepsFinestLevelAccuracyWithQuarterOfTheCells) {
             << " adaptations\n";
   EXPECT_LE(e_adapted, 1.1 * e_fine);
   EXPECT_LE(fraction, 0.25);
+}
+
+// The same bump with the mesh changed only when the mass reaches the edge of its buffer
+// (Buffer reserve): the finest-level accuracy kept with at most 60% of the mesh changes of a
+// mesh changed at every evaluation that flags a cell (measured: 16 against 32).
+TEST(Adaptation, BufferReserveKeepsAccuracyWithFewerMeshChanges) {
+  const std::string base = e1_text(2, "minmod", 16, 0);
+  auto adaptive = [&](const unsigned int reserve) {
+    return base + refinement_only("  set Adaptive = true\n  set Maximum level = 2\n"
+                                  "  set Adaptation interval = 1\n  set Buffer cells = 2\n"
+                                  "  set Refine threshold = 5e-4\n"
+                                  "  set Coarsen threshold = 1e-4\n  set Buffer reserve = " +
+                                  std::to_string(reserve) + "\n  set Coarsen fraction = " +
+                                  (reserve > 0 ? "0.1" : "0") + "\n");
+  };
+  PdeSetup<2> fine(e1_text(2, "minmod", 64, 0)), every(adaptive(0)), reserved(adaptive(4));
+  fine.run_to_end();
+  for (PdeSetup<2> *setup : {&every, &reserved}) {
+    PdeStepper<2> stepper(*setup->solver, setup->pde);
+    while (setup->solver->time() < setup->pde.end_time - 1e-13) {
+      stepper.prepare();
+      stepper.advance(setup->pde.end_time - setup->solver->time());
+    }
+  }
+  const double e_fine = *fine.solver->exact_l1_error();
+  std::cout << "L1 error: uniform 64^2 " << e_fine
+            << "; reserve 0: " << *every.solver->exact_l1_error() << " ("
+            << every.solver->adaptations()
+            << " mesh changes); reserve 4: " << *reserved.solver->exact_l1_error() << " ("
+            << reserved.solver->adaptations() << ")\n";
+  EXPECT_LE(*reserved.solver->exact_l1_error(), 1.1 * e_fine);
+  EXPECT_GT(reserved.solver->adaptations(), 0u);
+  EXPECT_LE(5 * reserved.solver->adaptations(), 3 * every.solver->adaptations());
 }
 
 // Two ranks (the band and the adapted region split between them) give the serial answer.

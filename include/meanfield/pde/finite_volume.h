@@ -198,9 +198,12 @@ public:
    * Mesh/Refinement/Adaptive (doc/theory.md §4.1): refine and coarsen by the mass indicator with
    * its buffer, 2:1 balanced, the density transferred conservatively and positively (children
    * keep the parent's average, a parent gets the mean of its children), repartitioned by p4est.
-   * The state is then unprepared. Collective.
+   * The mesh is changed only when a cell is short of the level the mass needs (Buffer cells) or
+   * enough cells would coarsen, and then given Buffer cells + Buffer reserve layers; @p force:
+   * whenever a cell is flagged. Whether the mesh changed (then the state is unprepared).
+   * Collective.
    */
-  void adapt_mesh();
+  bool adapt_mesh(bool force = false);
   /// Whether adapt_mesh() is due before the next step (every Adaptation interval steps).
   bool adaptation_due() const;
   /// Adaptations of the mesh so far.
@@ -335,8 +338,17 @@ private:
   /// The cell averages of @p density by quadrature into rho; returns their total mass, or
   /// throws InputError naming the first bad value. Collective.
   double project_density(const std::function<double(const dealii::Point<dim> &)> &density);
-  /// The refinement level adapt_mesh() wants per owned cell: the indicator's, then the buffer.
-  std::vector<int> target_levels();
+  /// The level the indicator wants per local cell (owned ones set), before the buffer.
+  std::vector<double> indicator_levels();
+  /// @p rounds rounds of the buffer: each cell takes the largest level of its face neighbours.
+  void spread_levels(std::vector<double> &want, unsigned int rounds);
+  /// @p want clamped to [0, Maximum level] and the kink's cap (centred row), per owned cell.
+  std::vector<int> capped_levels(const std::vector<double> &want) const;
+  /// The levels the mesh needs per owned cell (the indicator and Buffer cells), and those a
+  /// change gives it (Buffer cells + Buffer reserve).
+  std::pair<std::vector<int>, std::vector<int>> target_levels();
+  /// Sets the refinement flags of adapt_mesh() if the mesh is to change; whether it is.
+  bool flag_cells(const std::vector<int> &needed, const std::vector<int> &given, bool force);
   void build_tables();
   // The face-table path (finite_volume_faces.cc)
   void build_face_tables(const std::map<dealii::types::global_dof_index, int> &local_of);

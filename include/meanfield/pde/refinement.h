@@ -43,6 +43,8 @@ struct RefinementParameters {
   double coarsen_threshold = 0.0; ///< coarsen (all children) below this fraction
   unsigned int interval = 0;      ///< adapt every this many steps
   unsigned int buffer = 0;        ///< cells the refined region reaches beyond the indicator's
+  unsigned int reserve = 0;       ///< layers added to the buffer whenever the mesh changes
+  double coarsen_fraction = 0.0;  ///< coarsening alone changes the mesh from this share of cells
   OperatorPath path = OperatorPath::automatic;
   KinkTreatment kink_treatment = KinkTreatment::centred_row;
 
@@ -50,6 +52,8 @@ struct RefinementParameters {
   unsigned int buffer_cells(const double cfl) const {
     return buffer > 0 ? buffer : static_cast<unsigned int>(std::ceil(cfl * interval)) + 1;
   }
+  /// The layers of a mesh change: the buffer and its reserve.
+  unsigned int wide_buffer_cells(const double cfl) const { return buffer_cells(cfl) + reserve; }
   /// Whether the mesh is refined at all (statically or adaptively).
   bool refined() const { return box_levels > 0 || adaptive; }
   /// Whether the face-table operator runs (a refined mesh, or Operator = faces).
