@@ -52,8 +52,6 @@ struct RefinementParameters {
   unsigned int buffer_cells(const double cfl) const {
     return buffer > 0 ? buffer : static_cast<unsigned int>(std::ceil(cfl * interval)) + 1;
   }
-  /// The layers of a mesh change: the buffer and its reserve.
-  unsigned int wide_buffer_cells(const double cfl) const { return buffer_cells(cfl) + reserve; }
   /// Whether the mesh is refined at all (statically or adaptively).
   bool refined() const { return box_levels > 0 || adaptive; }
   /// Whether the face-table operator runs (a refined mesh, or Operator = faces).
