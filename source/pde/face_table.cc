@@ -194,9 +194,14 @@ void sort_by_direction(FaceTable<dim> &t) {
       for (const unsigned int f : t.faces_of_direction[i])
         if (bool(t.outflow[f] || t.no_flux[f]) == walls)
           order.push_back(f);
-  t.n_interior = 0;
+  std::array<std::size_t, 2 * dim> count{};
   for (std::size_t f = 0; f < t.n_faces(); ++f)
-    t.n_interior += !(t.outflow[f] || t.no_flux[f]);
+    ++count[(t.outflow[f] || t.no_flux[f]) * dim + t.direction[f]];
+  for (unsigned int i = 0; i < dim; ++i)
+    t.interior_begin[i + 1] = t.interior_begin[i] + count[i];
+  t.wall_begin[0] = t.n_interior = t.interior_begin[dim];
+  for (unsigned int i = 0; i < dim; ++i)
+    t.wall_begin[i + 1] = t.wall_begin[i] + count[dim + i];
   std::vector<unsigned int> position(order.size());
   for (std::size_t k = 0; k < order.size(); ++k)
     position[order[k]] = static_cast<unsigned int>(k);
@@ -252,6 +257,7 @@ build_face_table(const DoFHandler<dim> &dof_handler,
     }
   t.owned_centres = GridPointSet::from_points(owned_points);
   t.local_centres = GridPointSet::from_points(local_points);
+  t.sides = build_cell_sides(t);
   return t;
 }
 

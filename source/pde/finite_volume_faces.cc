@@ -37,8 +37,13 @@ void FiniteVolumeSolver<dim>::build_face_tables(
   face_sg_upper.assign(langevin() ? t.n_faces() : 0, 0.0);
   for (unsigned int i = 0; i < dim; ++i)
     face_sigma[i].assign(n, 0.0);
-  face_slope_sums.assign(2 * dim * n, 0.0);
-  build_slope_geometry();
+  face_slope_sums.assign(2 * dim * n_owned, 0.0);
+  face_out_lower.assign(t.n_faces(), 0.0);
+  face_out_upper.assign(t.n_faces(), 0.0);
+  for (unsigned int i = 0; i < dim; ++i) {
+    face_upper_trace[i].assign(n, 0.0);
+    face_lower_trace[i].assign(n, 0.0);
+  }
   const unsigned int finest = Utilities::MPI::max(static_cast<unsigned int>(t.finest_level), comm);
   h_min = *std::min_element(h.begin(), h.end()) / double(1u << finest);
   finest_level = finest;
@@ -78,7 +83,7 @@ void FiniteVolumeSolver<dim>::face_no_flux_walls() {
   // no-flux walls: zero velocity, counting the outward flux they stop (a diagnostic)
   const FaceTable<dim> &t = *faces;
   wall_flux_local = 0.0;
-  for (std::size_t f = 0; f < t.n_faces(); ++f)
+  for (std::size_t f = t.n_interior; f < t.n_faces(); ++f)
     if (t.no_flux[f]) {
       const bool up = t.upper[f] == t.outside();
       const double outward = up ? -face_dF[f] : face_dF[f];
@@ -89,103 +94,117 @@ void FiniteVolumeSolver<dim>::face_no_flux_walls() {
 }
 
 template <int dim>
-void FiniteVolumeSolver<dim>::build_slope_geometry() {
-  // Per owned cell, direction i and side (0 lower, 1 upper): 1/Σ|f| and Σ|f| / Σ|f|δ_f over its
-  // face neighbours there (the mean neighbour and its mean centre distance), 0 at walls.
-  const FaceTable<dim> &t = *faces;
-  const unsigned int n = t.n_local + 1;
-  std::vector<double> area(2 * dim * n, 0.0), moment(2 * dim * n, 0.0);
-  for (std::size_t f = 0; f < t.n_faces(); ++f) {
-    if (t.outflow[f] || t.no_flux[f])
-      continue;
-    const unsigned int i = t.direction[f];
-    for (const auto &[side, c] : {std::pair{1u, t.lower[f]}, std::pair{0u, t.upper[f]}}) {
-      area[(2 * i + side) * n + c] += t.area[f];
-      moment[(2 * i + side) * n + c] += t.area[f] * t.distance[f];
-    }
-  }
-  slope_weight.assign(2 * dim * n, 0.0);
-  slope_inverse_distance.assign(2 * dim * n, 0.0);
-  for (std::size_t k = 0; k < area.size(); ++k)
-    if (area[k] > 0) {
-      slope_weight[k] = 1.0 / area[k];
-      slope_inverse_distance[k] = area[k] / moment[k];
-    }
-}
-
-template <int dim>
 void FiniteVolumeSolver<dim>::face_slopes(const bool has_ghosts) {
   // Minmod slopes with the true centre distances (M9d): per owned cell and direction, the
   // area-weighted mean density of its lower and upper face neighbours at their mean centre
   // distance; zero next to a wall. The ghosts' slopes come from their owners.
   const FaceTable<dim> &t = *faces;
-  const unsigned int n = t.n_local + 1;
-  std::fill(face_slope_sums.begin(), face_slope_sums.end(), 0.0);
-  double *sums = face_slope_sums.data();
-  for (std::size_t f = 0; f < t.n_interior; ++f) {
-    const unsigned int a = t.lower[f], b = t.upper[f], i = t.direction[f];
-    sums[(2 * i + 1) * n + a] += t.area[f] * face_rho[b];
-    sums[2 * i * n + b] += t.area[f] * face_rho[a];
+  const CellSides &sides = t.sides;
+  const double *rho = face_rho.data();
+  double *mean = face_slope_sums.data(); // side k of cell c at k n_owned + c
+  for (unsigned int k = 0; k < 2 * dim; ++k) {
+    const unsigned int *neighbour = sides.neighbour[k].data();
+    const double *weight = sides.weight[k].data();
+    double *m = mean + k * n_owned;
+#pragma omp simd
+    for (unsigned int c = 0; c < n_owned; ++c)
+      m[c] = weight[c] * rho[neighbour[c]];
   }
+  for (const CellSides::Extra &e : sides.extra)
+    mean[e.side * n_owned + e.cell] += e.weight * rho[e.neighbour];
   for (unsigned int i = 0; i < dim; ++i) {
     double *sg = face_sigma[i].data();
-    const double *down = sums + 2 * i * n, *up = sums + (2 * i + 1) * n;
-    const double *w_down = slope_weight.data() + 2 * i * n, *w_up = w_down + n;
-    const double *k_down = slope_inverse_distance.data() + 2 * i * n, *k_up = k_down + n;
+    const double *down = mean + 2 * i * n_owned, *up = down + n_owned;
+    const double *k_down = sides.inverse_distance[2 * i].data();
+    const double *k_up = sides.inverse_distance[2 * i + 1].data();
     const unsigned char *wall = t.wall[i].data();
+#pragma omp simd
     for (unsigned int c = 0; c < n_owned; ++c) {
-      const double slope = minmod((face_rho[c] - down[c] * w_down[c]) * k_down[c],
-                                  (up[c] * w_up[c] - face_rho[c]) * k_up[c]);
+      const double slope = minmod((rho[c] - down[c]) * k_down[c], (up[c] - rho[c]) * k_up[c]);
       sg[c] = wall[c] ? 0.0 : slope; // (a side without neighbours has k = 0: slope 0)
     }
-    if (!has_ghosts)
-      continue;
-    {
-      OwnedValues owned_slopes(slopes[i]);
-      std::copy(sg, sg + n_owned, owned_slopes.data());
+    if (has_ghosts)
+      exchange_face_slopes(i);
+  }
+  face_traces();
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::exchange_face_slopes(const unsigned int i) {
+  const FaceTable<dim> &t = *faces;
+  double *sg = face_sigma[i].data();
+  {
+    OwnedValues owned_slopes(slopes[i]);
+    std::copy(sg, sg + n_owned, owned_slopes.data());
+  }
+  ghosted_slopes[i] = slopes[i];
+  LocalForm local_slopes(ghosted_slopes[i]);
+  std::copy(local_slopes.data() + n_owned, local_slopes.data() + t.n_local, sg + n_owned);
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::face_traces() {
+  // the reconstructed values ρ_K ± h_K,i/2 σ_K,i at the upper and lower faces of every local
+  // cell (the outside: 0)
+  const unsigned int n = faces->n_local + 1;
+  const double *rho = face_rho.data();
+  for (unsigned int i = 0; i < dim; ++i) {
+    const double *hw = faces->half_width[i].data(), *sg = face_sigma[i].data();
+    double *up = face_upper_trace[i].data(), *down = face_lower_trace[i].data();
+#pragma omp simd
+    for (unsigned int c = 0; c < n; ++c) {
+      up[c] = rho[c] + hw[c] * sg[c];
+      down[c] = rho[c] - hw[c] * sg[c];
     }
-    ghosted_slopes[i] = slopes[i];
-    LocalForm local_slopes(ghosted_slopes[i]);
-    std::copy(local_slopes.data() + n_owned, local_slopes.data() + t.n_local, sg + n_owned);
   }
 }
 
 template <int dim>
 void FiniteVolumeSolver<dim>::face_increment(const bool minmod_slopes) {
   // Each face one flux F_f = upwind(u_f; ρ_a^f, ρ_b^f) through |f|, out of its lower cell a and
-  // into its upper cell b (M9): the masses it moves cancel exactly in the total (the outside's
-  // entry collects what leaves through outflow walls).
+  // into its upper cell b (M9): the masses it moves cancel exactly in the total.
   const FaceTable<dim> &t = *faces;
-  // the fluxes (one vectorizable pass of gathers), then their scattered sums
-  const std::size_t n_faces = t.n_faces();
-  const unsigned int *lower = t.lower.data(), *upper = t.upper.data(), *dir = t.direction.data();
+  const unsigned int *lower = t.lower.data(), *upper = t.upper.data();
   const double *rho = face_rho.data(), *g = face_dF.data(), *area = t.area.data();
   double *flux = face_flux.data();
   if (langevin()) { // the Scharfetter–Gummel flux (M13), first order by construction
     const double *a = face_sg_lower.data(), *b = face_sg_upper.data();
 #pragma omp simd
-    for (std::size_t f = 0; f < n_faces; ++f)
+    for (std::size_t f = 0; f < t.n_faces(); ++f)
       flux[f] = area[f] * (a[f] * rho[lower[f]] - b[f] * rho[upper[f]]);
-  } else if (minmod_slopes) {
-    const double *hw[dim], *sg[dim];
-    for (unsigned int i = 0; i < dim; ++i)
-      hw[i] = t.half_width[i].data(), sg[i] = face_sigma[i].data();
-    for (std::size_t f = 0; f < n_faces; ++f) {
-      const unsigned int a = lower[f], b = upper[f], i = dir[f];
-      flux[f] =
-          area[f] * upwind_flux(g[f], rho[a] + hw[i][a] * sg[i][a], rho[b] - hw[i][b] * sg[i][b]);
-    }
-  } else {
+  } else
+    for (unsigned int i = 0; i < dim; ++i) { // per direction: the lower cell's upper trace...
+      const double *left = minmod_slopes ? face_upper_trace[i].data() : rho;
+      const double *right = minmod_slopes ? face_lower_trace[i].data() : rho;
+      for (const auto &[begin, end] : {std::pair{t.interior_begin[i], t.interior_begin[i + 1]},
+                                       std::pair{t.wall_begin[i], t.wall_begin[i + 1]}})
 #pragma omp simd
-    for (std::size_t f = 0; f < n_faces; ++f)
-      flux[f] = area[f] * upwind_flux(g[f], rho[lower[f]], rho[upper[f]]);
+        for (std::size_t f = begin; f < end; ++f)
+          flux[f] = area[f] * upwind_flux(g[f], left[lower[f]], right[upper[f]]);
+    }
+  gather_face_sums(flux, flux, face_mass_rate.data(), -1.0);
+  double outflow = 0.0; // what the outside gains through outflow walls
+  for (std::size_t f = t.n_interior; f < t.n_faces(); ++f)
+    outflow += upper[f] == t.outside() ? flux[f] : -flux[f];
+  face_mass_rate[t.outside()] = outflow;
+}
+
+template <int dim>
+void FiniteVolumeSolver<dim>::gather_face_sums(const double *below, const double *above,
+                                               double *sums, const double above_sign) const {
+  // per owned cell Σ_i below[f_i−(c)] + above_sign·above[f_i+(c)] over the faces of its lower
+  // and upper sides
+  const CellSides &sides = faces->sides;
+  std::fill(sums, sums + n_owned, 0.0);
+  for (unsigned int i = 0; i < dim; ++i) {
+    const unsigned int *lower_side = sides.face[2 * i].data();
+    const unsigned int *upper_side = sides.face[2 * i + 1].data();
+#pragma omp simd
+    for (unsigned int c = 0; c < n_owned; ++c)
+      sums[c] += below[lower_side[c]] + above_sign * above[upper_side[c]];
   }
-  std::fill(face_mass_rate.begin(), face_mass_rate.end(), 0.0);
-  double *rate = face_mass_rate.data();
-  for (std::size_t f = 0; f < n_faces; ++f) {
-    rate[lower[f]] -= flux[f];
-    rate[upper[f]] += flux[f];
-  }
+  for (const CellSides::Extra &e : sides.extra)
+    sums[e.cell] += e.side % 2 == 0 ? below[e.face] : above_sign * above[e.face];
 }
 
 template <int dim>
@@ -225,21 +244,32 @@ void FiniteVolumeSolver<dim>::face_diagnostics(const Objective::State &state,
   // Σ_f (coefficient of the cell in the face's flux)|f|/|K| (upwind: max(u_out, 0)); the largest
   // speed.
   const FaceTable<dim> &t = *faces;
+  const std::size_t n_faces = t.n_faces();
+  const double *g = face_dF.data(), *area = t.area.data(), *flux = face_flux.data();
+  const double *distance = t.distance.data();
+  const unsigned char *counted = t.counted.data();
   double dissipation = 0.0, max_speed = 0.0, max_rate = 0.0;
+  double *out_of_lower = face_out_lower.data(), *out_of_upper = face_out_upper.data();
   if (langevin()) {
     face_langevin_diagnostics(state); // F' at the centres first
     dissipation = face_sg_dissipation();
+    const double *a = face_sg_lower.data(), *b = face_sg_upper.data();
+#pragma omp simd
+    for (std::size_t f = 0; f < n_faces; ++f)
+      out_of_lower[f] = a[f] * area[f], out_of_upper[f] = b[f] * area[f];
+  } else {
+#pragma omp simd reduction(+ : dissipation)
+    for (std::size_t f = 0; f < n_faces; ++f) {
+      dissipation -= counted[f] ? flux[f] * g[f] * distance[f] : 0.0; // (flux holds F_f |f|)
+      out_of_lower[f] = std::max(-g[f], 0.0) * area[f];
+      out_of_upper[f] = std::max(g[f], 0.0) * area[f];
+    }
   }
-  std::fill(face_out_rate.begin(), face_out_rate.end(), 0.0);
-  for (std::size_t f = 0; f < t.n_faces(); ++f) {
-    const double g = face_dF[f];
-    if (t.counted[f] && !langevin())
-      dissipation -= face_flux[f] * g * t.distance[f]; // (face_flux holds F_f |f|)
-    const auto [out_of_a, out_of_b] = face_coefficients(f);
-    face_out_rate[t.lower[f]] += out_of_a * t.area[f];
-    face_out_rate[t.upper[f]] += out_of_b * t.area[f];
-    max_speed = std::max(max_speed, std::abs(g));
-  }
+#pragma omp simd reduction(max : max_speed)
+  for (std::size_t f = 0; f < n_faces; ++f)
+    max_speed = std::max(max_speed, std::abs(g[f]));
+  // a cell is the upper cell of the faces of its lower sides, the lower cell of the others
+  gather_face_sums(out_of_upper, out_of_lower, face_out_rate.data(), 1.0);
   double residual = 0.0;
   for (unsigned int c = 0; c < n_owned; ++c) {
     max_rate = std::max(max_rate, face_out_rate[c] / t.volume[c]);
@@ -342,7 +372,10 @@ double FiniteVolumeSolver<dim>::face_velocity_displacement(const double dt) cons
   template void FiniteVolumeSolver<dim>::face_velocities(const Objective::State &, bool);          \
   template void FiniteVolumeSolver<dim>::face_no_flux_walls();                                     \
   template void FiniteVolumeSolver<dim>::face_slopes(bool);                                        \
-  template void FiniteVolumeSolver<dim>::build_slope_geometry();                                   \
+  template void FiniteVolumeSolver<dim>::exchange_face_slopes(unsigned int);                       \
+  template void FiniteVolumeSolver<dim>::face_traces();                                            \
+  template void FiniteVolumeSolver<dim>::gather_face_sums(const double *, const double *,          \
+                                                          double *, double) const;                 \
   template void FiniteVolumeSolver<dim>::face_increment(bool);                                     \
   template double FiniteVolumeSolver<dim>::apply_face_operator(                                    \
       const double *, PETScWrappers::MPI::Vector &, Objective::State &);                           \

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <meanfield/objective/weighted_cloud.h>
+#include <meanfield/pde/cell_sides.h>
 #include <meanfield/pde/parameters.h>
 #include <meanfield/problems/problem.h>
 
@@ -48,6 +49,9 @@ struct FaceTable {
   std::vector<double> distance; ///< between the centres along e_i (walls: h_K,i)
   std::vector<unsigned char> counted, outflow, no_flux;
   std::size_t n_interior = 0; ///< faces [0, n_interior) join two cells; the rest are walls
+  /// The faces normal to e_i: [interior_begin[i], interior_begin[i + 1]) join two cells,
+  /// [wall_begin[i], wall_begin[i + 1]) are walls (interior_begin[dim] = wall_begin[0]).
+  std::array<std::size_t, dim + 1> interior_begin{}, wall_begin{};
   /// The faces normal to e_i in the order of face_points[i].
   std::array<std::vector<unsigned int>, dim> faces_of_direction;
   /// Their centres (periodic faces at the lower side of the box; kink treatment applied).
@@ -56,6 +60,7 @@ struct FaceTable {
   GridPointSet owned_centres; ///< the kernel cloud's points
   GridPointSet local_centres; ///< owned and ghost centres (discrete-gradient velocities)
   unsigned char finest_level = 0;
+  CellSides sides; ///< the faces by owned cell and side
 
   std::size_t n_faces() const { return lower.size(); }
 };

@@ -308,9 +308,10 @@ private:
   std::vector<double> face_dF, face_flux, face_dF_frozen, face_scratch, face_slope_sums;
   /// τ > 0: the Scharfetter–Gummel coefficients per face, flux a ρ_lower − b ρ_upper (M13)
   std::vector<double> face_sg_lower, face_sg_upper;
-  /// Per (direction, side, cell): 1/Σ|f| and Σ|f|/Σ|f|δ_f of the face neighbours (minmod)
-  std::vector<double> slope_weight, slope_inverse_distance;
-  std::array<std::vector<double>, dim> face_sigma;
+  /// Per face the outgoing coefficient times |f| of its lower and upper cell (diagnostics)
+  std::vector<double> face_out_lower, face_out_upper;
+  /// Per direction and local cell: the minmod slope, ρ_K + h_K,i/2 σ_K,i and ρ_K − h_K,i/2 σ_K,i
+  std::array<std::vector<double>, dim> face_sigma, face_upper_trace, face_lower_trace;
   std::vector<PetscInt> face_place, diagonal_place;
   unsigned int finest_level = 0, n_adaptations = 0, adapted_at_step = 0;
 
@@ -356,8 +357,15 @@ private:
   /// No-flux walls of the upwind flux: ∂F' = 0 there, the outward flux they stop counted.
   void face_no_flux_walls();
   void face_slopes(bool has_ghosts);
-  void build_slope_geometry();
+  /// The ghosts' slopes of direction @p i from their owners.
+  void exchange_face_slopes(unsigned int i);
+  /// face_upper_trace and face_lower_trace from the density and the slopes.
+  void face_traces();
   void face_increment(bool minmod_slopes);
+  /// Per owned cell, the sum over the faces of its lower sides of @p below[f] and over those of
+  /// its upper sides of @p above_sign · @p above[f] (CellSides: gathers, no scatter).
+  void gather_face_sums(const double *below, const double *above, double *sums,
+                        double above_sign) const;
   double apply_face_operator(const double *local_density,
                              dealii::PETScWrappers::MPI::Vector &result, Objective::State &state);
   void face_diagnostics(const Objective::State &state, const double *local_density,
