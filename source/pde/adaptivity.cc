@@ -65,7 +65,9 @@ std::vector<double> FiniteVolumeSolver<dim>::indicator_levels() {
   for (unsigned int c = 0; c < n_owned; ++c)
     local_mass += density[c] * t.volume[c];
   const double mass = Utilities::MPI::sum(local_mass, comm);
-  for (std::size_t f = 0; f < t.n_interior; ++f) {
+  for (std::size_t f = 0; f < t.n_faces(); ++f) {
+    if (t.is_wall(f))
+      continue;
     const unsigned int a = t.lower[f], b = t.upper[f];
     const double d = std::abs(density[a] - density[b]);
     jump[a] = std::max(jump[a], d * t.volume[a]);
@@ -97,7 +99,9 @@ void FiniteVolumeSolver<dim>::spread_levels(std::vector<double> &want, const uns
       std::copy(local.data() + n_owned, local.data() + t.n_local, want.begin() + n_owned);
     }
     std::vector<double> next(want);
-    for (std::size_t f = 0; f < t.n_interior; ++f) {
+    for (std::size_t f = 0; f < t.n_faces(); ++f) {
+      if (t.is_wall(f))
+        continue;
       next[t.lower[f]] = std::max(next[t.lower[f]], want[t.upper[f]]);
       next[t.upper[f]] = std::max(next[t.upper[f]], want[t.lower[f]]);
     }

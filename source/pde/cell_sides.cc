@@ -27,7 +27,7 @@ CellSides build_cell_sides(const FaceTable<dim> &t) {
       s.face[k][c] = f, s.neighbour[k][c] = other;
     else
       s.extra.push_back({c, k, static_cast<unsigned int>(f), other, 0.0});
-    if (f < t.n_interior) {
+    if (!t.is_wall(f)) {
       area[k][c] += t.area[f];
       moment[k][c] += t.area[f] * t.distance[f];
     }
@@ -40,13 +40,15 @@ CellSides build_cell_sides(const FaceTable<dim> &t) {
   for (unsigned int k = 0; k < 2 * dim; ++k)
     for (unsigned int c = 0; c < n; ++c) {
       AssertThrow(s.face[k][c] != none, ExcMessage("a cell side without a face"));
+      Assert(k % 2 == 0 || s.face[k][c] == t.direction_begin[k / 2] + c,
+             ExcMessage("the first upper face of a cell is its slot"));
       if (area[k][c] > 0) {
         s.inverse_distance[k][c] = area[k][c] / moment[k][c];
-        s.weight[k][c] = s.face[k][c] < t.n_interior ? t.area[s.face[k][c]] / area[k][c] : 0.0;
+        s.weight[k][c] = !t.is_wall(s.face[k][c]) ? t.area[s.face[k][c]] / area[k][c] : 0.0;
       }
     }
   for (CellSides::Extra &e : s.extra)
-    e.weight = e.face < t.n_interior ? t.area[e.face] / area[e.side][e.cell] : 0.0;
+    e.weight = !t.is_wall(e.face) ? t.area[e.face] / area[e.side][e.cell] : 0.0;
   return s;
 }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace MeanField {
 using namespace dealii;
@@ -135,7 +136,7 @@ private:
                  const double area, const double distance, const bool counted,
                  const std::array<double, dim> &point, const BoundaryType wall_type,
                  const bool wall) {
-    t.faces_of_direction[i].push_back(static_cast<unsigned int>(t.lower.size()));
+    faces_of_direction[i].push_back(static_cast<unsigned int>(t.lower.size()));
     t.lower.push_back(a);
     t.upper.push_back(b);
     t.direction.push_back(i);
@@ -176,6 +177,8 @@ private:
   }
 
 public:
+  /// Per direction the faces normal to it and their centres, in the order of push_face().
+  std::array<std::vector<unsigned int>, dim> faces_of_direction;
   std::array<PointSet, dim> points{[] {
     std::array<PointSet, dim> p;
     for (auto &set : p)
@@ -183,28 +186,38 @@ public:
     return p;
   }()};
 };
-/// The interior faces first, then the walls, each grouped by direction (in each group by lower
-/// cell): consecutive faces of the stepping loops then touch different cells, and their
-/// scattered updates do not wait on each other.
+/// Per direction the slots first (the first upper face of each owned cell, in cell order: the
+/// stepping loops read the cell's own values at the same index), then the other faces.
 template <int dim>
-void sort_by_direction(FaceTable<dim> &t) {
+void order_by_slots(FaceTable<dim> &t,
+                    const std::array<std::vector<unsigned int>, dim> &faces_of_direction,
+                    std::array<PointSet, dim> &points) {
+  constexpr unsigned int none = std::numeric_limits<unsigned int>::max();
   std::vector<unsigned int> order;
-  for (const bool walls : {false, true})
-    for (unsigned int i = 0; i < dim; ++i)
-      for (const unsigned int f : t.faces_of_direction[i])
-        if (bool(t.outflow[f] || t.no_flux[f]) == walls)
-          order.push_back(f);
-  std::array<std::size_t, 2 * dim> count{};
-  for (std::size_t f = 0; f < t.n_faces(); ++f)
-    ++count[(t.outflow[f] || t.no_flux[f]) * dim + t.direction[f]];
-  for (unsigned int i = 0; i < dim; ++i)
-    t.interior_begin[i + 1] = t.interior_begin[i] + count[i];
-  t.wall_begin[0] = t.n_interior = t.interior_begin[dim];
-  for (unsigned int i = 0; i < dim; ++i)
-    t.wall_begin[i + 1] = t.wall_begin[i] + count[dim + i];
-  std::vector<unsigned int> position(order.size());
-  for (std::size_t k = 0; k < order.size(); ++k)
-    position[order[k]] = static_cast<unsigned int>(k);
+  for (unsigned int i = 0; i < dim; ++i) {
+    const std::vector<unsigned int> &list = faces_of_direction[i];
+    std::vector<unsigned int> slot(t.n_owned, none);
+    std::vector<unsigned char> is_slot(list.size(), 0);
+    for (std::size_t q = 0; q < list.size(); ++q)
+      if (const unsigned int a = t.lower[list[q]]; a < t.n_owned && slot[a] == none)
+        slot[a] = static_cast<unsigned int>(q), is_slot[q] = 1;
+    std::vector<unsigned int> rank; // positions within list, in the new order
+    for (unsigned int c = 0; c < t.n_owned; ++c) {
+      AssertThrow(slot[c] != none, ExcMessage("a cell without an upper face"));
+      rank.push_back(slot[c]);
+    }
+    for (std::size_t q = 0; q < list.size(); ++q)
+      if (!is_slot[q])
+        rank.push_back(static_cast<unsigned int>(q));
+    PointSet reordered(dim, rank.size());
+    for (std::size_t k = 0; k < rank.size(); ++k) {
+      order.push_back(list[rank[k]]);
+      for (unsigned int j = 0; j < dim; ++j)
+        reordered[k][j] = points[i][rank[k]][j];
+    }
+    points[i] = std::move(reordered);
+    t.direction_begin[i + 1] = order.size();
+  }
   auto permute = [&](auto &v) {
     auto copy = v;
     for (std::size_t k = 0; k < order.size(); ++k)
@@ -212,9 +225,9 @@ void sort_by_direction(FaceTable<dim> &t) {
   };
   permute(t.lower), permute(t.upper), permute(t.direction), permute(t.area);
   permute(t.distance), permute(t.counted), permute(t.outflow), permute(t.no_flux);
-  for (unsigned int i = 0; i < dim; ++i)
-    for (unsigned int &f : t.faces_of_direction[i])
-      f = position[f];
+  for (std::size_t f = 0; f < t.n_faces(); ++f)
+    if (t.is_wall(f))
+      t.walls.push_back(static_cast<unsigned int>(f));
 }
 } // namespace
 
@@ -245,9 +258,9 @@ build_face_table(const DoFHandler<dim> &dof_handler,
   for (const auto &cell : dof_handler.active_cell_iterators())
     if (cell->is_locally_owned())
       builder.add_faces(cell);
+  order_by_slots<dim>(t, builder.faces_of_direction, builder.points);
   for (unsigned int i = 0; i < dim; ++i)
     t.face_points[i] = GridPointSet::from_points(builder.points[i]);
-  sort_by_direction(t);
   PointSet owned_points(dim, n_owned), local_points(dim, t.n_local);
   for (unsigned int c = 0; c < t.n_local; ++c)
     for (unsigned int i = 0; i < dim; ++i) {

@@ -61,19 +61,15 @@ void FiniteVolumeSolver<dim>::face_velocities(const Objective::State &state, con
   // ∂_i F' at every face (u_f = −∂_i F' along +e_i): exact at the face centres, or the discrete
   // gradient (F'(θ_b) − F'(θ_a))/δ_f of F' at the centres of the two cells (walls: exact).
   const FaceTable<dim> &t = *faces;
-  for (unsigned int i = 0; i < dim; ++i) {
-    const auto &list = t.faces_of_direction[i];
-    face_scratch.resize(list.size());
-    if (!list.empty())
-      objective.partial_derivative(state, t.face_points[i], i, face_scratch.data());
-    for (std::size_t q = 0; q < list.size(); ++q)
-      face_dF[list[q]] = face_scratch[q];
-  }
+  for (unsigned int i = 0; i < dim; ++i)
+    if (t.direction_begin[i + 1] > t.direction_begin[i])
+      objective.partial_derivative(state, t.face_points[i], i,
+                                   face_dF.data() + t.direction_begin[i]);
   if (!exact) {
     if (t.n_local > 0)
       objective.first_variation(state, t.local_centres, face_xi.data(), nullptr);
     for (std::size_t f = 0; f < t.n_faces(); ++f)
-      if (!t.outflow[f] && !t.no_flux[f])
+      if (!t.is_wall(f))
         face_dF[f] = (face_xi[t.upper[f]] - face_xi[t.lower[f]]) / t.distance[f];
   }
 }
@@ -83,7 +79,7 @@ void FiniteVolumeSolver<dim>::face_no_flux_walls() {
   // no-flux walls: zero velocity, counting the outward flux they stop (a diagnostic)
   const FaceTable<dim> &t = *faces;
   wall_flux_local = 0.0;
-  for (std::size_t f = t.n_interior; f < t.n_faces(); ++f)
+  for (const unsigned int f : t.walls)
     if (t.no_flux[f]) {
       const bool up = t.upper[f] == t.outside();
       const double outward = up ? -face_dF[f] : face_dF[f];
@@ -173,18 +169,22 @@ void FiniteVolumeSolver<dim>::face_increment(const bool minmod_slopes) {
     for (std::size_t f = 0; f < t.n_faces(); ++f)
       flux[f] = area[f] * (a[f] * rho[lower[f]] - b[f] * rho[upper[f]]);
   } else
-    for (unsigned int i = 0; i < dim; ++i) { // per direction: the lower cell's upper trace...
+    for (unsigned int i = 0; i < dim; ++i) { // the lower cell's upper trace, the upper's lower
       const double *left = minmod_slopes ? face_upper_trace[i].data() : rho;
       const double *right = minmod_slopes ? face_lower_trace[i].data() : rho;
-      for (const auto &[begin, end] : {std::pair{t.interior_begin[i], t.interior_begin[i + 1]},
-                                       std::pair{t.wall_begin[i], t.wall_begin[i + 1]}})
+      const std::size_t slots = t.direction_begin[i], others = slots + n_owned;
+      const double *gs = g + slots, *as = area + slots;
+      const unsigned int *us = upper + slots;
+      double *fs = flux + slots;
 #pragma omp simd
-        for (std::size_t f = begin; f < end; ++f)
-          flux[f] = area[f] * upwind_flux(g[f], left[lower[f]], right[upper[f]]);
+      for (unsigned int c = 0; c < n_owned; ++c) // slot c: the upper face of cell c
+        fs[c] = as[c] * upwind_flux(gs[c], left[c], right[us[c]]);
+      for (std::size_t f = others; f < t.direction_begin[i + 1]; ++f)
+        flux[f] = area[f] * upwind_flux(g[f], left[lower[f]], right[upper[f]]);
     }
   gather_face_sums(flux, flux, face_mass_rate.data(), -1.0);
   double outflow = 0.0; // what the outside gains through outflow walls
-  for (std::size_t f = t.n_interior; f < t.n_faces(); ++f)
+  for (const unsigned int f : t.walls)
     outflow += upper[f] == t.outside() ? flux[f] : -flux[f];
   face_mass_rate[t.outside()] = outflow;
 }
@@ -193,15 +193,15 @@ template <int dim>
 void FiniteVolumeSolver<dim>::gather_face_sums(const double *below, const double *above,
                                                double *sums, const double above_sign) const {
   // per owned cell Σ_i below[f_i−(c)] + above_sign·above[f_i+(c)] over the faces of its lower
-  // and upper sides
+  // and upper sides (the first upper face is the cell's slot)
   const CellSides &sides = faces->sides;
   std::fill(sums, sums + n_owned, 0.0);
   for (unsigned int i = 0; i < dim; ++i) {
     const unsigned int *lower_side = sides.face[2 * i].data();
-    const unsigned int *upper_side = sides.face[2 * i + 1].data();
+    const double *slot = above + faces->direction_begin[i];
 #pragma omp simd
     for (unsigned int c = 0; c < n_owned; ++c)
-      sums[c] += below[lower_side[c]] + above_sign * above[upper_side[c]];
+      sums[c] += below[lower_side[c]] + above_sign * slot[c];
   }
   for (const CellSides::Extra &e : sides.extra)
     sums[e.cell] += e.side % 2 == 0 ? below[e.face] : above_sign * above[e.face];

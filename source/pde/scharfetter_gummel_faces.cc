@@ -28,7 +28,7 @@ void FiniteVolumeSolver<dim>::face_sg_coefficients() {
     b[f] = tau / delta[f] * b_minus;
   }
   wall_flux_local = 0.0;
-  for (std::size_t f = t.n_interior; f < t.n_faces(); ++f)
+  for (const unsigned int f : t.walls)
     if (t.no_flux[f]) {
       const bool up = t.upper[f] == t.outside();
       wall_flux_local +=
@@ -47,8 +47,8 @@ double FiniteVolumeSolver<dim>::face_sg_dissipation() const {
     return face_xi[c] + tau * std::log(std::max(face_rho[c], 1e-300));
   };
   double dissipation = 0.0;
-  for (std::size_t f = 0; f < t.n_interior; ++f)
-    if (t.counted[f] && face_flux[f] != 0.0)
+  for (std::size_t f = 0; f < t.n_faces(); ++f)
+    if (!t.is_wall(f) && t.counted[f] && face_flux[f] != 0.0)
       dissipation -= face_flux[f] * (mu(t.upper[f]) - mu(t.lower[f]));
   return dissipation;
 }

@@ -48,13 +48,15 @@ struct FaceTable {
   std::vector<double> area;     ///< |f|
   std::vector<double> distance; ///< between the centres along e_i (walls: h_K,i)
   std::vector<unsigned char> counted, outflow, no_flux;
-  std::size_t n_interior = 0; ///< faces [0, n_interior) join two cells; the rest are walls
-  /// The faces normal to e_i: [interior_begin[i], interior_begin[i + 1]) join two cells,
-  /// [wall_begin[i], wall_begin[i + 1]) are walls (interior_begin[dim] = wall_begin[0]).
-  std::array<std::size_t, dim + 1> interior_begin{}, wall_begin{};
-  /// The faces normal to e_i in the order of face_points[i].
-  std::array<std::vector<unsigned int>, dim> faces_of_direction;
-  /// Their centres (periodic faces at the lower side of the box; kink treatment applied).
+  /// The faces normal to e_i are [direction_begin[i], direction_begin[i + 1]); the first n_owned
+  /// of them are the slots: slot c (at direction_begin[i] + c) is the first face of the upper
+  /// side of owned cell c, interior or wall. The rest: lower walls, faces from a ghost below,
+  /// the further fine faces above coarse cells.
+  std::array<std::size_t, dim + 1> direction_begin{};
+  std::vector<unsigned int> walls; ///< the faces with the outside on one side
+  bool is_wall(const std::size_t f) const { return outflow[f] || no_flux[f]; }
+  /// The centres of the faces normal to e_i, in the table's order (f = direction_begin[i] + q)
+  /// (periodic faces at the lower side of the box; kink treatment applied).
   std::array<GridPointSet, dim> face_points;
 
   GridPointSet owned_centres; ///< the kernel cloud's points

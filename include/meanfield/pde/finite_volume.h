@@ -305,7 +305,7 @@ private:
   // flux, the frozen ∂_i F' of an implicit step and the matrix places (4 per face).
   std::unique_ptr<FaceTable<dim>> faces;
   std::vector<double> face_rho, face_mass_rate, face_out_rate, face_xi, cell_masses;
-  std::vector<double> face_dF, face_flux, face_dF_frozen, face_scratch, face_slope_sums;
+  std::vector<double> face_dF, face_flux, face_dF_frozen, face_slope_sums;
   /// τ > 0: the Scharfetter–Gummel coefficients per face, flux a ρ_lower − b ρ_upper (M13)
   std::vector<double> face_sg_lower, face_sg_upper;
   /// Per face the outgoing coefficient times |f| of its lower and upper cell (diagnostics)
