@@ -14,7 +14,8 @@ struct FaceTable;
  * gathers over the cells rather than scatters over the faces, and vectorize.
  *
  * Side k = 2i + s of a cell is its lower (s = 0) or upper (s = 1) side in direction i. A side has
- * one face, `face[k][c]`, unless the cell is coarser than its neighbours there: the further
+ * one face, `face[k][c]` (on an upper side the table's slot of c, FaceTable::direction_begin),
+ * unless the cell is coarser than its neighbours there: the further
  * 2^(dim−1) − 1 fine faces are then listed in `extra` (none on a uniform mesh; the cells at
  * level changes on a refined one). On a side of c the face's other cell is `neighbour[k][c]`
  * (the outside at a wall), and `weight[k][c]` its share |f|/Σ|f| of the side's area over the
