@@ -1,7 +1,12 @@
 """Reading MeanField's tables (statistics, comparison, study, paper, trajectories, ...): a header
 of '# N: name -- description' lines, then one whitespace-separated row per record, strings in
 double quotes. Shared by the plotting scripts of this folder (import it from a script here)."""
+import re
+
 import numpy as np
+
+# one value: a double-quoted string (which may hold spaces) or a run of non-blanks
+_VALUE = re.compile(r'"[^"]*"|\S+')
 
 
 def read_table(path):
@@ -12,7 +17,7 @@ def read_table(path):
             if line.startswith("#"):
                 names.append(line[1:].split(":", 1)[1].split(" -- ")[0].strip())
             elif line.strip():
-                rows.append([v.strip('"') for v in line.split()])
+                rows.append([v.strip('"') for v in _VALUE.findall(line)])
     return names, rows
 
 

@@ -234,8 +234,10 @@ ErrorFloor reference_errors(const Problem &problem, const InitialDensity<dim> &m
     std::vector<double> times;
     for (const PdeSnapshot &snapshot : snapshots)
       times.push_back(snapshot.time);
+    dealii::Timer wall(comm, true);
     const std::vector<PdeSnapshot> references = pde_snapshots(reference, fine, times);
-    pcout << "  reference PDE on " << reference.n_cells() << " cells: the PDE's own error\n";
+    pcout << "  reference PDE: " << reference.n_cells() << " cells at t = " << times.back() << ", "
+          << reference.step_number() << " steps (" << wall.wall_time() << " s)\n";
     for (std::size_t k = 0; k < times.size(); ++k) {
       const ComparisonMetrics e = compare_measures(
           references[k].cloud, references[k].state, snapshots[k].cloud, snapshots[k].state,
@@ -292,7 +294,8 @@ void run_study(const Problem &problem, const InitialDensity<dim> &mu0, const Run
   pcout << "  PDE on " << solver.n_cells() << " cells to t = " << times.back() << " ..."
         << std::flush;
   const std::vector<PdeSnapshot> snapshots = pde_snapshots(solver, pde, times);
-  pcout << " " << solver.step_number() << " steps (" << wall.wall_time() << " s)\n";
+  pcout << " " << solver.step_number() << " steps (" << wall.wall_time() << " s), "
+        << solver.n_cells() << " cells at the end\n";
   const ErrorFloor floor =
       reference_errors(problem, mu0, run, pde, comparison, study, snapshots, comm, pcout);
 
