@@ -56,8 +56,17 @@ void add_metric_columns(StatisticsTable &table, const unsigned int dim, const st
                               " of bandwidth Comparison/MMD bandwidth, by "
                               "Comparison/MMD features random Fourier features");
   table.add_column(dim == 1 ? "W1" : "sliced W2",
-                   dim == 1 ? "W1" + pair + " on the line, exact (cells uniform)"
-                            : "sliced W2" + pair + " over Comparison/Sliced directions directions");
+                   (dim == 1
+                        ? "W1" + pair + " on the line, exact (cells uniform)"
+                        : "sliced W2" + pair + " over Comparison/Sliced directions directions") +
+                       "; of the measures normalised to mass 1 if their masses differ");
+  table.add_column("mass difference", "|" + mu + "(Theta) - " + nu +
+                                          "(Theta)|: nonzero for the unbalanced flow "
+                                          "(Dynamics/Mass = free, M15)");
+}
+
+std::vector<StatisticsTable::Value> metric_values(const ComparisonMetrics &m) {
+  return {m.energy_gap, m.prediction_distance, m.mmd, m.wasserstein, m.mass_difference};
 }
 
 ComparisonMetrics compare_measures(const WeightedCloud &particle_cloud,
@@ -71,17 +80,30 @@ ComparisonMetrics compare_measures(const WeightedCloud &particle_cloud,
   metrics.prediction_distance = prediction_distance(particle_state, mesh_state, objective.data());
   metrics.mmd = mmd_random_features(particle_cloud, mesh_cloud, parameters.mmd_bandwidth,
                                     parameters.mmd_features, parameters.seed, comm);
+  // the masses; transport distances compare the normalised measures when they differ (M15)
+  double masses[2] = {particle_cloud.local_mass(), mesh_cloud.local_mass()};
+  MPI_Allreduce(MPI_IN_PLACE, masses, 2, MPI_DOUBLE, MPI_SUM, comm);
+  metrics.mass_difference = std::abs(masses[0] - masses[1]);
+  const bool normalise = metrics.mass_difference > 1e-12 * std::max(masses[0], masses[1]);
+  const auto normalised = [&](const WeightedCloud &cloud, const double mass) {
+    WeightedCloud copy = cloud;
+    for (double &w : copy.weights)
+      w /= mass;
+    return copy;
+  };
+  const WeightedCloud p = normalise ? normalised(particle_cloud, masses[0]) : WeightedCloud();
+  const WeightedCloud h = normalise ? normalised(mesh_cloud, masses[1]) : WeightedCloud();
+  const WeightedCloud &mu = normalise ? p : particle_cloud, &nu = normalise ? h : mesh_cloud;
   if (particle_cloud.dim() == 1) {
     // the finite-volume density is uniform on each cell
     const double half = 0.5 * cell_width;
     std::vector<LinePiece> cells;
-    for (std::size_t j = 0; j < mesh_cloud.size(); ++j)
-      cells.push_back({mesh_cloud.position(j)[0] - half, mesh_cloud.position(j)[0] + half,
-                       mesh_cloud.weights[j]});
-    metrics.wasserstein = wasserstein1_line(dirac_pieces(particle_cloud), cells, comm);
+    for (std::size_t j = 0; j < nu.size(); ++j)
+      cells.push_back({nu.position(j)[0] - half, nu.position(j)[0] + half, nu.weights[j]});
+    metrics.wasserstein = wasserstein1_line(dirac_pieces(mu), cells, comm);
   } else
-    metrics.wasserstein = sliced_wasserstein2(particle_cloud, mesh_cloud,
-                                              parameters.sliced_directions, parameters.seed, comm);
+    metrics.wasserstein =
+        sliced_wasserstein2(mu, nu, parameters.sliced_directions, parameters.seed, comm);
   return metrics;
 }
 
@@ -124,10 +146,13 @@ public:
       m = compare(pde, particles, problem.objective(), parameters, comm);
     }
     write_frames(t);
-    table.add_row({t, pde.state().value(), particles.kernel_state().value(), m.energy_gap,
-                   m.prediction_distance, m.mmd, m.wasserstein,
-                   static_cast<long long>(pde.step_number()),
-                   static_cast<long long>(particles.iteration()), wall.wall_time()});
+    std::vector<StatisticsTable::Value> row{t, pde.state().value(),
+                                            particles.kernel_state().value()};
+    for (const StatisticsTable::Value &v : metric_values(m))
+      row.push_back(v);
+    row.insert(row.end(), {static_cast<long long>(pde.step_number()),
+                           static_cast<long long>(particles.iteration()), wall.wall_time()});
+    table.add_row(row);
     table.write(run.output_directory + "/comparison", comm);
     pcout << "  " << std::setw(10) << std::setprecision(4) << t << std::setprecision(6)
           << std::setw(14) << pde.state().value() << std::setw(14)

@@ -45,10 +45,14 @@ StatisticsTable study_table(const std::vector<StudyRecord> &records, const unsig
   table.add_column("seed", "Particles/Seed of the run");
   table.add_column("time", "recorded time");
   add_metric_columns(table, dim, "mu_m", "mu_h");
-  for (const StudyRecord &r : records)
-    table.add_row({to_string(r.initialization), static_cast<long long>(r.m),
-                   static_cast<long long>(r.seed), r.time, r.metrics.energy_gap,
-                   r.metrics.prediction_distance, r.metrics.mmd, r.metrics.wasserstein});
+  for (const StudyRecord &r : records) {
+    std::vector<StatisticsTable::Value> row{to_string(r.initialization),
+                                            static_cast<long long>(r.m),
+                                            static_cast<long long>(r.seed), r.time};
+    for (const StatisticsTable::Value &v : metric_values(r.metrics))
+      row.push_back(v);
+    table.add_row(row);
+  }
   return table;
 }
 } // namespace
@@ -242,8 +246,11 @@ ErrorFloor reference_errors(const Problem &problem, const InitialDensity<dim> &m
       const ComparisonMetrics e = compare_measures(
           references[k].cloud, references[k].state, snapshots[k].cloud, snapshots[k].state,
           snapshots[k].cell_width, problem.objective(), comparison, comm);
-      pde_error.add_row({times[k], static_cast<long long>(reference.n_cells()), e.energy_gap,
-                         e.prediction_distance, e.mmd, e.wasserstein});
+      std::vector<StatisticsTable::Value> row{times[k],
+                                              static_cast<long long>(reference.n_cells())};
+      for (const StatisticsTable::Value &v : metric_values(e))
+        row.push_back(v);
+      pde_error.add_row(row);
       for (const StudyMetric metric : study_metrics)
         floor[times[k]][metric] = metric_value(e, metric);
       pcout << "    t = " << times[k] << ": energy gap " << e.energy_gap << ", MMD " << e.mmd

@@ -11,6 +11,7 @@
 #include <deal.II/base/mpi.h>
 #include <deal.II/base/timer.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -21,7 +22,7 @@ namespace MeanField {
 using namespace dealii;
 
 namespace {
-StatisticsTable particle_statistics_table() {
+StatisticsTable particle_statistics_table(const bool reactive) {
   StatisticsTable table;
   table.add_column("iteration", "step number n");
   table.add_column("time", "t_n = sum of the steps eta so far (mean-field time)");
@@ -32,6 +33,14 @@ StatisticsTable particle_statistics_table() {
   table.add_column("dissipation", "int |grad F'|^2 dmu_m (M6)");
   table.add_column("mean speed", "(1/m) sum_i |grad F'(mu_m)(theta_i)|");
   table.add_column("max speed", "max_i |grad F'(mu_m)(theta_i)|");
+  if (reactive) {
+    table.add_column("mass", "sum_i w_i: 1 for Dynamics/Mass = preserved (M14), free (M15)");
+    table.add_column("reaction level", "c: int F' dmu_m / int dmu_m (M14) or 0 (M15)");
+    table.add_column("reaction dissipation", "alpha int (F' - c)^2 dmu_m (M16): dF/dt = "
+                                             "-(dissipation + reaction dissipation)");
+    table.add_column("min weight", "min_i w_i m: below 1 where the reaction removed mass");
+    table.add_column("max weight", "max_i w_i m");
+  }
   table.add_column("wall time", "seconds since the start of the time loop");
   return table;
 }
@@ -86,7 +95,7 @@ public:
       , prm(parameters)
       , timer(timer)
       , comm(comm)
-      , table(particle_statistics_table())
+      , table(particle_statistics_table(parameters.dynamics.reactive()))
       , pvd(run.output_directory, "particles")
       , F_star(problem.optimal_value())
       , tolerance(1e-12 * std::max(1.0, parameters.end_time))
@@ -148,9 +157,25 @@ private:
   void add_row(const Stepper &stepper) {
     const auto &d = static_cast<const ParticleStepper &>(stepper).diagnostics();
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    table.add_row({static_cast<long long>(stepper.step_number()), d.time, d.F, d.risk, d.potential,
-                   F_star ? d.F - *F_star : nan, d.dissipation, d.mean_speed, d.max_speed,
-                   wall.wall_time()});
+    std::vector<StatisticsTable::Value> row{static_cast<long long>(stepper.step_number()),
+                                            d.time,
+                                            d.F,
+                                            d.risk,
+                                            d.potential,
+                                            F_star ? d.F - *F_star : nan,
+                                            d.dissipation,
+                                            d.mean_speed,
+                                            d.max_speed};
+    if (prm.dynamics.reactive()) {
+      const std::vector<double> &w = system.cloud().weights;
+      const auto [low, high] = std::minmax_element(w.begin(), w.end());
+      const double m = prm.n_particles;
+      row.insert(row.end(), {d.mass, d.reaction_level, d.reaction_dissipation,
+                             Utilities::MPI::min(w.empty() ? HUGE_VAL : *low * m, comm),
+                             Utilities::MPI::max(w.empty() ? -HUGE_VAL : *high * m, comm)});
+    }
+    row.push_back(wall.wall_time());
+    table.add_row(row);
   }
   void set_up_trajectories();
   void record_trajectories(double t);

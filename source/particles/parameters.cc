@@ -106,7 +106,16 @@ void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
   prm.leave_subsection();
 }
 
-void ParticleParameters::check_noise() const {
+void ParticleParameters::check_dynamics() const {
+  if (dynamics.reactive()) {
+    require(integrator != ParticleIntegrator::sgd,
+            "Particles/Integrator = sgd with Dynamics/Type = wasserstein-fisher-rao: the weights' "
+            "update needs F' at the particles on the whole data; use euler, rk2, rk4 or "
+            "forward-backward.");
+    require(step_control == StepControl::fixed,
+            "Particles/Step control = backtracking with Dynamics/Type = wasserstein-fisher-rao: "
+            "the descent test measures the transport only; use Step control = fixed.");
+  }
   if (!dynamics.noisy())
     return;
   require(integrator != ParticleIntegrator::rk4,
@@ -155,7 +164,7 @@ void ParticleParameters::check_consistency(const Problem &problem) const {
               std::to_string(d) + ": use iid or sphere.");
   require(initialization != Init::sphere || sphere_radius > 0,
           "Particles/Sphere radius must be positive for Initialization = sphere.");
-  check_noise();
+  check_dynamics();
   if (integrator == ParticleIntegrator::sgd) {
     RandomStream probe(0);
     const bool fresh = problem.sample_data(probe, 1) != nullptr;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <numeric>
 
@@ -72,17 +73,23 @@ ParticleSystem::Diagnostics ParticleSystem::prepare_step() {
     data_grads = grads;
   objective.regularizer().add_to(particles.points, values.data(), grads.data());
 
-  double sums[2] = {0.0, 0.0}, max_speed = 0.0; // ∫|∇F'|²dμ, Σ|∇F'|
+  // ∫|∇F'|²dμ, Σ|∇F'|, and for the reaction ∫dμ, ∫F'dμ, ∫F'²dμ, ∫|∇F'|dμ
+  double sums[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, max_speed = 0.0;
   for (std::size_t j = 0; j < n; ++j) {
     double norm2 = 0.0;
     for (unsigned int i = 0; i < d; ++i)
       norm2 += grads[j * d + i] * grads[j * d + i];
-    sums[0] += particles.weights[j] * norm2;
-    sums[1] += std::sqrt(norm2);
-    max_speed = std::max(max_speed, std::sqrt(norm2));
+    const double w = particles.weights[j], speed = std::sqrt(norm2);
+    sums[0] += w * norm2;
+    sums[1] += speed;
+    sums[2] += w;
+    sums[3] += w * values[j];
+    sums[4] += w * values[j] * values[j];
+    sums[5] += w * speed;
+    max_speed = std::max(max_speed, speed);
   }
-  dealii::Utilities::MPI::sum(dealii::ArrayView<const double>(sums, 2), comm,
-                              dealii::ArrayView<double>(sums, 2));
+  dealii::Utilities::MPI::sum(dealii::ArrayView<const double>(sums, 6), comm,
+                              dealii::ArrayView<double>(sums, 6));
   Diagnostics diagnostics;
   diagnostics.time = current_time;
   diagnostics.F = state.value();
@@ -91,6 +98,21 @@ ParticleSystem::Diagnostics ParticleSystem::prepare_step() {
   diagnostics.dissipation = sums[0];
   diagnostics.mean_speed = sums[1] / prm.n_particles;
   diagnostics.max_speed = dealii::Utilities::MPI::max(max_speed, comm);
+  diagnostics.mass = sums[2];
+  diagnostics.residual = diagnostics.mean_speed;
+  if (reactive()) {
+    // c = ∫F'dμ/∫dμ (M14) or 0 (M15); α∫(F' − c)²dμ = α((Q − cS) − c(S − cM)) (M16); the
+    // residual Σ_i w_i (|∇F'_i| + α|F'_i − c|)
+    const double alpha = prm.dynamics.fisher_rao_rate;
+    const double c = prm.dynamics.mass_preserving() && sums[2] > 0 ? sums[3] / sums[2] : 0.0;
+    diagnostics.reaction_level = c;
+    diagnostics.reaction_dissipation =
+        alpha * ((sums[4] - c * sums[3]) - c * (sums[3] - c * sums[2]));
+    double change = 0.0;
+    for (std::size_t j = 0; j < n; ++j)
+      change += particles.weights[j] * std::abs(values[j] - c);
+    diagnostics.residual = sums[5] + alpha * dealii::Utilities::MPI::sum(change, comm);
+  }
   prepared = true;
   prepared_diagnostics = diagnostics;
   return diagnostics;
@@ -152,17 +174,42 @@ double ParticleSystem::advance(const double limit, double &eta) {
   return taken;
 }
 
-void ParticleSystem::velocity_at(const std::vector<double> &theta, std::vector<double> &k) {
+void ParticleSystem::velocity_at(const std::vector<double> &theta, std::vector<double> &k,
+                                 const std::vector<double> *weights, std::vector<double> *values) {
   WeightedCloud cloud;
   cloud.points.dim = d;
   cloud.points.coordinates = theta;
-  cloud.weights = particles.weights;
+  cloud.weights = weights ? *weights : particles.weights;
   const Objective::State s = objective.evaluate(cloud);
   std::vector<double> v(cloud.size());
   k.resize(theta.size());
   objective.first_variation(s, cloud.points, v.data(), k.data());
   for (double &ki : k)
     ki = -ki;
+  if (values)
+    *values = std::move(v);
+}
+
+void ParticleSystem::reweight(std::vector<double> &weights, const std::vector<double> &rate,
+                              const double dt) const {
+  // w_i ← w_i e^{−dt r_i}: exact for frozen r; (M14) then restores the weights' sum, which is
+  // the exact solution of d log w_i/dt = −(r_i − c) with c = Σ_j w_j r_j / Σ_j w_j
+  double masses[2] = {0.0, 0.0}; // before, after
+  for (std::size_t j = 0; j < weights.size(); ++j) {
+    masses[0] += weights[j];
+    weights[j] *= std::exp(-dt * rate[j]);
+    masses[1] += weights[j];
+  }
+  if (!prm.dynamics.mass_preserving())
+    return;
+  dealii::Utilities::MPI::sum(dealii::ArrayView<const double>(masses, 2), comm,
+                              dealii::ArrayView<double>(masses, 2));
+  require(masses[1] > 0, "Dynamics/Type = wasserstein-fisher-rao: every particle weight "
+                         "underflowed to 0 in one step; lower Particles/Step or the Fisher-Rao "
+                         "rate.");
+  const double scale = masses[0] / masses[1];
+  for (double &w : weights)
+    w *= scale;
 }
 
 Objective ParticleSystem::batch_objective() {
@@ -197,35 +244,9 @@ void ParticleSystem::complete_step(const double dt) {
   // the Brownian increments √(2τ dt) ζ of the step (M12), zero for the Wasserstein flow
   if (prm.dynamics.noisy())
     draw_noise(dt);
-  if (prm.integrator == ParticleIntegrator::euler) {
-    // Euler–Maruyama: θ ← θ − dt ∇F'(θ) + √(2τ dt) ζ
-    for (std::size_t i = 0; i < size; ++i)
-      theta[i] -= dt * grads[i];
-    add_noise(theta);
-  } else if (prm.integrator == ParticleIntegrator::rk2) {
-    // Heun (stochastic Heun for additive noise): θ¹ = θ + dt k₁ + ΔW,
-    // θ ← θ + (dt/2)(k₁ + k(θ¹)) + ΔW
-    std::vector<double> stage(size), k2;
-    for (std::size_t i = 0; i < size; ++i)
-      stage[i] = theta[i] - dt * grads[i];
-    add_noise(stage);
-    velocity_at(stage, k2);
-    for (std::size_t i = 0; i < size; ++i)
-      theta[i] += 0.5 * dt * (-grads[i] + k2[i]);
-    add_noise(theta);
-  } else if (prm.integrator == ParticleIntegrator::rk4) {
-    std::vector<double> stage(size), k2, k3, k4;
-    for (std::size_t i = 0; i < size; ++i)
-      stage[i] = theta[i] - 0.5 * dt * grads[i];
-    velocity_at(stage, k2);
-    for (std::size_t i = 0; i < size; ++i)
-      stage[i] = theta[i] + 0.5 * dt * k2[i];
-    velocity_at(stage, k3);
-    for (std::size_t i = 0; i < size; ++i)
-      stage[i] = theta[i] + dt * k3[i];
-    velocity_at(stage, k4);
-    for (std::size_t i = 0; i < size; ++i)
-      theta[i] += dt / 6.0 * (-grads[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+  if (prm.integrator == ParticleIntegrator::euler || prm.integrator == ParticleIntegrator::rk2 ||
+      prm.integrator == ParticleIntegrator::rk4) {
+    runge_kutta_step(dt);
   } else if (prm.integrator == ParticleIntegrator::forward_backward) {
     const Regularizer &V = objective.regularizer();
     for (std::size_t j = 0; j < particles.size(); ++j) {
@@ -235,6 +256,12 @@ void ParticleSystem::complete_step(const double dt) {
       V.prox(p, d, dt);
       if (prm.dynamics.noisy())
         reflect(p);
+    }
+    if (reactive()) { // the weights by the Euler factor, F' (with V) at the start of the step
+      std::vector<double> rate(values);
+      for (double &r : rate)
+        r *= prm.dynamics.fisher_rao_rate;
+      reweight(particles.weights, rate, dt);
     }
   } else if (prm.integrator == ParticleIntegrator::sgd) {
     const Objective batch = batch_objective();
@@ -250,6 +277,76 @@ void ParticleSystem::complete_step(const double dt) {
     wrap(particles.position(j));
   current_time += dt;
   ++n_iterations;
+}
+
+void ParticleSystem::runge_kutta_step(const double dt) {
+  // Euler, Heun and RK4 on (θ, log w): k = −∇F' and r = αF' at each stage measure, the stage
+  // weights from the same combination of the r's as the positions from the k's (M7, M14, M15);
+  // the Brownian increment of Langevin dynamics (Euler–Maruyama, stochastic Heun) added to the
+  // positions. Without a reaction the weights stay.
+  std::vector<double> &theta = particles.points.coordinates;
+  std::vector<double> &w = particles.weights;
+  const std::size_t size = theta.size(), n = w.size();
+  const bool react = reactive();
+  const double alpha = prm.dynamics.fisher_rao_rate;
+  // Σ_s a_s α F'_s over the stages' F' values
+  const auto rates = [&](std::initializer_list<std::pair<double, const std::vector<double> *>> f) {
+    std::vector<double> r(n, 0.0);
+    for (const auto &[a, xi] : f)
+      for (std::size_t j = 0; j < n; ++j)
+        r[j] += a * alpha * (*xi)[j];
+    return r;
+  };
+  std::vector<double> stage(size), w_stage, k2, k3, k4, xi2, xi3, xi4;
+  // the stage's weights w e^{−a r} (nullptr without a reaction: the particles' own)
+  const auto weights_at = [&](const std::vector<double> &r, const double a) {
+    if (!react)
+      return static_cast<const std::vector<double> *>(nullptr);
+    w_stage = w;
+    reweight(w_stage, r, a);
+    return static_cast<const std::vector<double> *>(&w_stage);
+  };
+  std::vector<double> *const no_values = nullptr;
+  if (prm.integrator == ParticleIntegrator::euler) {
+    // Euler–Maruyama: θ ← θ − dt ∇F'(θ) + √(2τ dt) ζ;  w ← w e^{−α dt (F' − c)}
+    for (std::size_t i = 0; i < size; ++i)
+      theta[i] -= dt * grads[i];
+    add_noise(theta);
+    if (react)
+      reweight(w, rates({{1.0, &values}}), dt);
+  } else if (prm.integrator == ParticleIntegrator::rk2) {
+    // Heun (stochastic Heun for additive noise): θ¹ = θ + dt k₁ + ΔW,
+    // θ ← θ + (dt/2)(k₁ + k(θ¹)) + ΔW; log w likewise
+    for (std::size_t i = 0; i < size; ++i)
+      stage[i] = theta[i] - dt * grads[i];
+    add_noise(stage);
+    const std::vector<double> r1 = react ? rates({{1.0, &values}}) : std::vector<double>();
+    velocity_at(stage, k2, weights_at(r1, dt), react ? &xi2 : no_values);
+    for (std::size_t i = 0; i < size; ++i)
+      theta[i] += 0.5 * dt * (-grads[i] + k2[i]);
+    add_noise(theta);
+    if (react)
+      reweight(w, rates({{0.5, &values}, {0.5, &xi2}}), dt);
+  } else {
+    const std::vector<double> r1 = react ? rates({{1.0, &values}}) : std::vector<double>();
+    for (std::size_t i = 0; i < size; ++i)
+      stage[i] = theta[i] - 0.5 * dt * grads[i];
+    velocity_at(stage, k2, weights_at(r1, 0.5 * dt), react ? &xi2 : no_values);
+    const std::vector<double> r2 = react ? rates({{1.0, &xi2}}) : std::vector<double>();
+    for (std::size_t i = 0; i < size; ++i)
+      stage[i] = theta[i] + 0.5 * dt * k2[i];
+    velocity_at(stage, k3, weights_at(r2, 0.5 * dt), react ? &xi3 : no_values);
+    const std::vector<double> r3 = react ? rates({{1.0, &xi3}}) : std::vector<double>();
+    for (std::size_t i = 0; i < size; ++i)
+      stage[i] = theta[i] + dt * k3[i];
+    velocity_at(stage, k4, weights_at(r3, dt), react ? &xi4 : no_values);
+    for (std::size_t i = 0; i < size; ++i)
+      theta[i] += dt / 6.0 * (-grads[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+    if (react)
+      reweight(
+          w, rates({{1.0 / 6.0, &values}, {1.0 / 3.0, &xi2}, {1.0 / 3.0, &xi3}, {1.0 / 6.0, &xi4}}),
+          dt);
+  }
 }
 
 void ParticleSystem::draw_noise(const double dt) {

@@ -16,7 +16,9 @@ namespace MeanField {
 using namespace dealii;
 
 namespace {
-StatisticsTable pde_statistics_table(const bool implicit, const bool langevin, const bool refined) {
+StatisticsTable pde_statistics_table(const PdeParameters &pde) {
+  const bool implicit = pde.implicit(), langevin = pde.dynamics.noisy();
+  const bool refined = pde.refinement.refined(), reactive = pde.dynamics.reactive();
   StatisticsTable table;
   table.add_column("step", "time step number n");
   table.add_column("time", "t_n");
@@ -24,7 +26,8 @@ StatisticsTable pde_statistics_table(const bool implicit, const bool langevin, c
   table.add_column("F", "F(mu_h) = R-part + V-part (M2), mu_h = cell masses at the cell centres");
   table.add_column("R-part", "R(f_mu_h), the data term");
   table.add_column("V-part", "int V dmu_h, the regularizer term");
-  table.add_column("mass", "int rho_h over the box");
+  table.add_column("mass", "int rho_h over the box (Dynamics/Mass = free: a dynamic quantity, "
+                           "d/dt mass = -alpha int F' dmu_h, M15)");
   table.add_column("min density", "min over cells of the cell average rho_K");
   table.add_column("max density", "max over cells of the cell average rho_K");
   table.add_column("dissipation",
@@ -54,6 +57,13 @@ StatisticsTable pde_statistics_table(const bool implicit, const bool langevin, c
     table.add_column("Gibbs residual", "||rho_h - exp(-F'(rho_h)/tau)/Z||_L1 at the cell centres: "
                                        "0 at the self-consistent Gibbs state (doc/theory.md §7)");
   }
+  if (reactive) {
+    table.add_column("reaction level", "c of the Fisher-Rao reaction -alpha rho (F' - c): "
+                                       "int F' dmu_h / int dmu_h (M14) or 0 (M15)");
+    table.add_column("reaction dissipation",
+                     "alpha int (F' - c)^2 dmu_h, the reaction's part of -dF/dt (M16): "
+                     "dF/dt = -(dissipation + reaction dissipation) along the flow");
+  }
   if (implicit) {
     table.add_column("KSP iterations", "Krylov iterations of the linearly implicit step from "
                                        "this state (M10)");
@@ -74,10 +84,11 @@ public:
       , run(run)
       , implicit(pde.implicit())
       , langevin(pde.dynamics.noisy())
+      , reactive(pde.dynamics.reactive())
       , timer(timer)
       , comm(comm)
       , refined(pde.refinement.refined())
-      , table(pde_statistics_table(implicit, langevin, refined))
+      , table(pde_statistics_table(pde))
       , pvd(run.output_directory, "solution")
       , F_star(solver.problem().optimal_value())
       , wall(comm, true) {}
@@ -109,7 +120,7 @@ public:
 private:
   const FiniteVolumeSolver<dim> &solver;
   const RunParameters &run;
-  const bool implicit, langevin;
+  const bool implicit, langevin, reactive;
   dealii::TimerOutput &timer;
   MPI_Comm comm;
   const bool refined;
@@ -155,6 +166,8 @@ private:
     }
     if (langevin)
       row.insert(row.end(), {d.entropy, d.free_energy, d.gibbs_residual});
+    if (reactive)
+      row.insert(row.end(), {d.reaction_level, d.reaction_dissipation});
     if (implicit) {
       row.push_back(static_cast<long long>(dt > 0 ? pde.last_linear_iterations() : 0));
       row.push_back(static_cast<long long>(pde.rejected_steps()));
@@ -238,6 +251,11 @@ void run_pde(FiniteVolumeSolver<dim> &solver, const RunParameters &run, const Pd
         << (pde.dynamics.noisy() ? ", mean-field Langevin with Scharfetter-Gummel fluxes, tau = " +
                                        std::to_string(pde.dynamics.temperature)
                                  : std::string())
+        << (pde.dynamics.reactive()
+                ? ", Wasserstein-Fisher-Rao (" + to_string(pde.dynamics.mass) +
+                      " mass), alpha = " + std::to_string(pde.dynamics.fisher_rao_rate) +
+                      ", the exact reaction after each transport step"
+                : std::string())
         << "\n\n";
 
   PdeStepper<dim> stepper(solver, pde);

@@ -264,6 +264,8 @@ void FiniteVolumeSolver<dim>::complete_step(const double dt) {
   outflow_local = outflow_end;
   current_time += dt;
   ++n_steps;
+  if (reactive()) // Lie splitting: the exact reaction with F' of the step's start (§7.2)
+    react(dt);
 }
 
 template <int dim>

@@ -51,6 +51,9 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
   const double *mask = owned_mask.data();
   if (langevin())
     langevin_diagnostics(state, local_density); // before the dissipation: F' at the centres
+  double reaction_max_rate = 0.0;               // before the residual: c
+  if (reactive())
+    reaction_max_rate = reaction_diagnostics(state, local_density, nullptr);
   const double dissipation =
       langevin()
           ? sg_dissipation(xi.data())
@@ -74,10 +77,16 @@ void FiniteVolumeSolver<dim>::update_diagnostics(const Objective::State &state,
   }
   if (langevin()) // the Scharfetter–Gummel out-rate: CFL and diffusive limit h²/(2dτ) in one
     max_rate = sg_max_out_rate();
+  max_rate = std::max(max_rate, reaction_max_rate);
   double residual = 0.0; // the stationarity residual Σ_K |K| |dρ_K/dt| (doc/theory.md (M9h))
+  if (reactive()) {      // the reaction's rate too (M14, M15)
+    for (unsigned int c = 0; c < n_owned; ++c)
+      residual += std::abs(rate[c] + reaction_rate(c, r[c]));
+  } else {
 #pragma omp simd reduction(+ : residual)
-  for (unsigned int c = 0; c < n_owned; ++c)
-    residual += std::abs(rate[c]);
+    for (unsigned int c = 0; c < n_owned; ++c)
+      residual += std::abs(rate[c]);
+  }
   finish_diagnostics(state, r, dissipation, residual * cell_volume, max_speed, max_rate);
 }
 

@@ -270,10 +270,12 @@ void FiniteVolumeSolver<dim>::face_diagnostics(const Objective::State &state,
     max_speed = std::max(max_speed, std::abs(g[f]));
   // a cell is the upper cell of the faces of its lower sides, the lower cell of the others
   gather_face_sums(out_of_upper, out_of_lower, face_out_rate.data(), 1.0);
-  double residual = 0.0;
+  if (reactive())
+    max_rate = reaction_diagnostics(state, local_density, t.volume.data());
+  double residual = 0.0; // with the reaction's rate (0 without one)
   for (unsigned int c = 0; c < n_owned; ++c) {
     max_rate = std::max(max_rate, face_out_rate[c] / t.volume[c]);
-    residual += std::abs(rate[c]) * t.volume[c];
+    residual += std::abs(rate[c] + reaction_rate(c, local_density[c])) * t.volume[c];
   }
   finish_diagnostics(state, local_density, dissipation, residual, max_speed, max_rate);
 }
@@ -363,7 +365,7 @@ double FiniteVolumeSolver<dim>::face_velocity_displacement(const double dt) cons
   double change = 0.0;
   for (std::size_t f = 0; f < t.n_faces(); ++f)
     change = std::max(change, std::abs(face_dF[f] - face_dF_frozen[f]) / t.distance[f]);
-  return Utilities::MPI::max(change * dt, comm);
+  return Utilities::MPI::max(std::max(change * dt, frozen_reaction_change(dt)), comm);
 }
 
 #define MEANFIELD_INSTANTIATE(dim)                                                                 \

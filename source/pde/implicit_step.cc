@@ -90,6 +90,8 @@ void FiniteVolumeSolver<dim>::implicit_step(const double dt) {
   outflow_local += dt * rate;
   current_time += dt;
   ++n_steps;
+  if (reactive()) // Lie splitting: the exact reaction with F' of the step's start (§7.2)
+    react(dt);
 }
 
 template <int dim>
@@ -102,6 +104,7 @@ void FiniteVolumeSolver<dim>::remember_step_start() {
   for (unsigned int i = 0; i < dim; ++i)
     dF_frozen[i] = dF[i];
   face_dF_frozen = face_dF;
+  reaction_xi_frozen = reaction_xi;
 }
 
 template <int dim>
@@ -133,7 +136,19 @@ double FiniteVolumeSolver<dim>::frozen_velocity_displacement(const double dt) co
     }
     change = std::max(change, change_i * dt * inverse_h[i]);
   }
-  return Utilities::MPI::max(change, comm);
+  return Utilities::MPI::max(std::max(change, frozen_reaction_change(dt)), comm);
+}
+
+template <int dim>
+double FiniteVolumeSolver<dim>::frozen_reaction_change(const double dt) const {
+  // α dt max_K |F'_K(ρⁿ⁺¹) − F'_K(ρⁿ)|: the error in log ρ_K of the reaction's frozen F' (the
+  // reaction's part of M10a; 0 without one). Local.
+  if (!reactive() || reaction_xi_frozen.size() != reaction_xi.size())
+    return 0.0;
+  double change = 0.0;
+  for (unsigned int c = 0; c < n_owned; ++c)
+    change = std::max(change, std::abs(reaction_xi[c] - reaction_xi_frozen[c]));
+  return prm.dynamics.fisher_rao_rate * dt * change;
 }
 
 template <int dim>
@@ -150,7 +165,8 @@ std::string FiniteVolumeSolver<dim>::linear_solver_description() const {
   template void FiniteVolumeSolver<dim>::implicit_step(double);                                    \
   template void FiniteVolumeSolver<dim>::undo_step();                                              \
   template void FiniteVolumeSolver<dim>::remember_step_start();                                    \
-  template double FiniteVolumeSolver<dim>::frozen_velocity_displacement(double) const;
+  template double FiniteVolumeSolver<dim>::frozen_velocity_displacement(double) const;             \
+  template double FiniteVolumeSolver<dim>::frozen_reaction_change(double) const;
 MEANFIELD_INSTANTIATE(1)
 MEANFIELD_INSTANTIATE(2)
 MEANFIELD_INSTANTIATE(3)

@@ -127,6 +127,8 @@ bool FiniteVolumeSolver<dim>::nonlinear_step(const double dt) {
   outflow_local += dt * rate;
   current_time += dt;
   ++n_steps;
+  if (reactive()) // Lie splitting: the exact reaction with F' of the step's start (§7.2)
+    react(dt);
   return true;
 }
 

@@ -28,14 +28,19 @@ struct ComparisonParameters {
 struct ComparisonMetrics {
   double energy_gap;          ///< |F(μ_m) − F(μ_h)|
   double prediction_distance; ///< ‖f_μm − f_μh‖_{L²(ρ)}
-  double mmd;                 ///< Gaussian MMD by random features
-  double wasserstein;         ///< W1 (d = 1, exact) or sliced W2 (d = 2, 3)
+  double mmd;                 ///< Gaussian MMD by random features (of the measures as they are)
+  /// W1 (d = 1, exact) or sliced W2 (d = 2, 3); of the measures normalised to mass 1 when their
+  /// masses differ (the unbalanced flow M15, doc/theory.md §5)
+  double wasserstein;
+  double mass_difference = 0.0; ///< |μ_m(Θ) − μ_h(Θ)|
 };
 
-/// The four ComparisonMetrics columns of a table, between the measures named @p mu and @p nu
+/// The five ComparisonMetrics columns of a table, between the measures named @p mu and @p nu
 /// (the comparison, study and study_pde_error tables), W1 or sliced W2 by the dimension.
 void add_metric_columns(StatisticsTable &table, unsigned int dim, const std::string &mu,
                         const std::string &nu);
+/// The values of those columns, in their order.
+std::vector<StatisticsTable::Value> metric_values(const ComparisonMetrics &metrics);
 
 /**
  * The metrics between a particle measure and a finite-volume measure (cell masses at the cell

@@ -56,7 +56,8 @@ struct ParticleParameters {
 
   /// Checks against the problem (initialization that fits it, batch size ≤ n); InputError.
   void check_consistency(const Problem &problem) const;
-  /// The integrators, step control and stop criteria that noisy dynamics admit; InputError.
-  void check_noise() const;
+  /// The integrators, step control and stop criteria that noisy (Langevin) and reactive
+  /// (Wasserstein–Fisher–Rao) dynamics admit; InputError.
+  void check_dynamics() const;
 };
 } // namespace MeanField

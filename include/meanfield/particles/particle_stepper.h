@@ -9,7 +9,8 @@ namespace MeanField {
  * the particles (free after a backtracking step, which prepared θ⁺); advance() is one step of
  * Particles/Integrator with Particles/Step control (fixed η or backtracking). A blow-up — F not
  * finite, or above 100 F(μ0) (F ≥ 0 for our problems) — is a RunError naming the step.
- * The stationarity residual is the mean speed (1/m) Σ_i |dθ_i/dt|.
+ * The stationarity residual is the mean speed (1/m) Σ_i |dθ_i/dt| (with a Fisher–Rao reaction
+ * Σ_i w_i (|dθ_i/dt| + |d log w_i/dt|)).
  */
 class ParticleStepper : public Stepper {
 public:
@@ -22,7 +23,7 @@ public:
   double time() const override { return system.time(); }
   unsigned long step_number() const override { return system.iteration(); }
   double F() const override { return d.F; }
-  double stationarity_residual() const override { return d.mean_speed; }
+  double stationarity_residual() const override { return d.residual; }
   std::string progress() const override;
 
   const Diagnostics &diagnostics() const { return d; }

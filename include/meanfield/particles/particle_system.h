@@ -5,6 +5,7 @@
 #include <meanfield/particles/parameters.h>
 #include <meanfield/problems/problem.h>
 
+#include <limits>
 #include <vector>
 
 namespace MeanField {
@@ -22,6 +23,12 @@ namespace MeanField {
  * With Dynamics/Type = langevin every step adds the Brownian increment √(2τ dt) ζ_i (M12):
  * Euler–Maruyama, the stochastic Heun method (the same increment in both stages), the increment
  * before the prox of forward–backward; the particles reflect at the box's non-periodic walls.
+ * With Dynamics/Type = wasserstein-fisher-rao the weights evolve too, d log w_i/dt =
+ * −α(F'(θ_i) − c) (M14, M15): the integrator advances (θ_i, log w_i) together (Euler: w_i ←
+ * w_i e^{−α dt (F'(θ_i) − c)}; Heun and RK4 with the stage measures' own weights and F'), so the
+ * weights stay positive; for (M14) they are renormalised to sum 1 after every stage, which makes c
+ * drop out of the update. Forward–backward moves the positions by its proximal step and the
+ * weights by the Euler factor with F' at the start of the step.
  */
 class ParticleSystem {
 public:
@@ -30,6 +37,15 @@ public:
     double F = 0.0, risk = 0.0, potential = 0.0; ///< F(μ_m) and its parts (M2)
     double dissipation = 0.0;                    ///< ∫|∇F'|² dμ_m (M6)
     double mean_speed = 0.0, max_speed = 0.0;    ///< over the particles, of |∇F'(θ_i)|
+    double mass = 1.0;                           ///< Σ_i w_i
+    /// The stationarity residual: the mean speed, and with a reaction Σ_i w_i (|∇F'(θ_i)| +
+    /// α|F'(θ_i) − c|), the rate at which the measure still moves and changes its weights
+    double residual = 0.0;
+    // Dynamics/Type = wasserstein-fisher-rao (NaN otherwise), doc/theory.md §7.2:
+    /// c: ∫F'dμ_m/∫dμ_m (M14) or 0 (M15)
+    double reaction_level = std::numeric_limits<double>::quiet_NaN();
+    /// α∫(F' − c)²dμ_m, the reaction's part of −dF/dt (M16)
+    double reaction_dissipation = std::numeric_limits<double>::quiet_NaN();
   };
 
   ParticleSystem(const Problem &problem, const ParticleParameters &parameters,
@@ -99,8 +115,20 @@ private:
   Objective::State state;
   std::vector<double> values, grads, data_grads; ///< at the particles (prepare_step)
 
-  /// k = −∇F'(μ)(θ) for the cloud with positions @p theta (one evaluation). Collective.
-  void velocity_at(const std::vector<double> &theta, std::vector<double> &k);
+  /// k = −∇F'(μ)(θ) for the cloud with positions @p theta and the particles' weights, or with
+  /// @p weights if given (a stage of the weights' flow), and then F'(μ)(θ_i) into @p values (one
+  /// evaluation). Collective.
+  void velocity_at(const std::vector<double> &theta, std::vector<double> &k,
+                   const std::vector<double> *weights = nullptr,
+                   std::vector<double> *values = nullptr);
+  /// Dynamics/Type = wasserstein-fisher-rao: w_i ← w_i e^{−dt rate_i} for the given exponents
+  /// rate_i = α(F'_i − c) (c = 0 here: (M14) is renormalised instead, to the weights' sum before
+  /// the step, over all ranks). Collective for (M14).
+  void reweight(std::vector<double> &weights, const std::vector<double> &rate, double dt) const;
+  /// Whether the weights evolve (Dynamics/Type = wasserstein-fisher-rao).
+  bool reactive() const { return prm.dynamics.reactive(); }
+  /// The Runge–Kutta integrators' step (euler, rk2, rk4) of positions and log-weights.
+  void runge_kutta_step(double dt);
   /// The objective on a fresh mini-batch (SGD).
   Objective batch_objective();
   std::vector<double> noise; ///< this step's Brownian increments, √(2τ dt) ζ per coordinate

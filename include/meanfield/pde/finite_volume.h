@@ -86,6 +86,11 @@ public:
     double free_energy = std::numeric_limits<double>::quiet_NaN(); ///< F_τ = F + τ ∫ρ log ρ
     /// ‖ρ − e^{−F'(ρ)/τ}/Z‖_L1: 0 at the self-consistent Gibbs state
     double gibbs_residual = std::numeric_limits<double>::quiet_NaN();
+    // Dynamics/Type = wasserstein-fisher-rao (α > 0; NaN otherwise), doc/theory.md §7.2:
+    /// c of the reaction: ∫F'dμ/∫dμ (M14) or 0 (M15)
+    double reaction_level = std::numeric_limits<double>::quiet_NaN();
+    /// α∫(F' − c)²dμ: the reaction's part of −dF/dt (M16)
+    double reaction_dissipation = std::numeric_limits<double>::quiet_NaN();
   };
 
   FiniteVolumeSolver(const Problem &problem, const PdeParameters &parameters,
@@ -127,6 +132,15 @@ public:
    */
   bool nonlinear_step(double dt);
 
+  /**
+   * The Fisher–Rao reaction (M14, M15) over @p dt, integrated exactly with F' frozen at the last
+   * prepared state: ρ_K ← ρ_K e^{−α dt (F'_K − c)}, then (M14) rescaled to the mass it had, so
+   * that the mass is kept to round-off. Positive for every dt. Applied after the transport step
+   * from that state, this is the Lie splitting of doc/theory.md §7.2 at no extra kernel
+   * evaluation. The state is then unprepared. Collective.
+   */
+  void react(double dt);
+
   /// Newton iterations of the last nonlinear_step() (its Krylov ones: linear_iterations()).
   unsigned int newton_iterations() const { return last_newton_iterations; }
 
@@ -137,7 +151,9 @@ public:
   /**
    * After implicit_step(dt) and prepare_step() at the new state: dt max_f |u_f(ρⁿ⁺¹) −
    * u_f(ρⁿ)| / h over the owned cells' faces, the cells by which the error of the frozen
-   * velocity moved mass in the step (the accuracy test of adaptive steps, M10a). Collective.
+   * velocity moved mass in the step (the accuracy test of adaptive steps, M10a); with a
+   * Fisher–Rao reaction at least α dt max_K |ΔF'_K|, the error in log ρ of its frozen F'.
+   * Collective.
    */
   double frozen_velocity_displacement(double dt) const;
 
@@ -277,6 +293,9 @@ private:
   // (diagnostics), ∂_i F' at the upper face of each slot (u_i = −∂_i F'), minmod slopes.
   std::vector<double> P, W, owned_mask, xi, scratch, increment;
   std::vector<double> gibbs_xi; ///< F' at the owned centres (Langevin diagnostics)
+  /// Fisher–Rao: F' at the owned centres of the prepared state and its reaction level c
+  std::vector<double> reaction_xi, reaction_xi_frozen; ///< (frozen: at an implicit step's start)
+  double reaction_c = 0.0;
   std::vector<double> boundary_values, boundary_gradients;
   std::array<std::vector<double>, dim> dF, sigma;
   /// τ > 0: the Scharfetter–Gummel coefficients of the upper face of each slot (M13), flux
@@ -374,6 +393,9 @@ private:
   void assemble_face_matrix(double dt);
   double face_outflow_rate(const double *owned_density) const;
   double face_velocity_displacement(double dt) const;
+  /// α dt max_K |F'_K(ρⁿ⁺¹) − F'_K(ρⁿ)| over the owned cells: the reaction's frozen-F' error
+  /// in an implicit step (M10a; 0 without a reaction). Local.
+  double frozen_reaction_change(double dt) const;
   /// The diagnostics shared by both paths: extrema, reductions, the CFL step. Collective.
   void finish_diagnostics(const Objective::State &state, const double *local_density,
                           double dissipation, double residual, double max_speed, double max_rate);
@@ -459,6 +481,22 @@ private:
   double face_sg_dissipation() const;
   /// F' at the local centres into face_xi, then gibbs_diagnostics() with the cell volumes.
   void face_langevin_diagnostics(const Objective::State &state);
+  /// Dynamics/Type = wasserstein-fisher-rao: the flow has the reaction −αρ(F' − c).
+  bool reactive() const { return prm.dynamics.reactive(); }
+  /// F' at the owned centres for the kernel state @p state into @p values (n_owned). Local.
+  void owned_first_variation(const Objective::State &state, double *values);
+  /**
+   * Fisher–Rao diagnostics of the prepared state (M14–M16): F' at the owned centres into
+   * reaction_xi, c, and α∫(F' − c)²dμ into `last`, from the owned densities @p rho and volumes
+   * @p volume (nullptr: the lattice's). Returns this rank's largest reaction rate α|F'_K − c|
+   * (the explicit step's limit). Collective.
+   */
+  double reaction_diagnostics(const Objective::State &state, const double *rho,
+                              const double *volume);
+  /// The reaction's rate −αρ_K(F'_K − c) of owned cell @p c (0 without a reaction).
+  double reaction_rate(const unsigned int c, const double rho_c) const {
+    return reactive() ? -prm.dynamics.fisher_rao_rate * rho_c * (reaction_xi[c] - reaction_c) : 0.0;
+  }
   /// The coefficients (a_f, b_f) of face f's flux a_f ρ_lower − b_f ρ_upper: upwind
   /// (max(−∂F', 0), max(∂F', 0)) or Scharfetter–Gummel.
   std::pair<double, double> face_coefficients(const std::size_t f) const {
