@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Plot `Run mode = paper` runs in the style of Chizat & Bach (2018), Fig. 3: the excess loss
 F - F* at convergence against the number m of particles (log-log), the non-convex particle
-gradient flow in blue against convex minimization over the weights with positions fixed at
-random features in orange; every instance (seed) as a dot, the median over instances as a line.
+gradient flow in blue (and, with Paper/Particle dynamics, the Wasserstein-Fisher-Rao flow of
+weighted particles in green) against convex minimization over the weights with positions fixed
+at random features in orange; every instance (seed) as a dot, the median over instances as a
+line.
 Excesses at or below the stopping floor (the optimum reached to round-off) are drawn on the
 floor line, as open markers.
 
@@ -21,9 +23,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from meanfield_table import read_table, split_output_option
 
-COLORS = {"particles": "tab:blue", "random_features": "tab:orange"}
+COLORS = {"particles": "tab:blue", "particles_wfr": "tab:green", "random_features": "tab:orange"}
 LABELS = {
     "particles": "particle gradient flow (non-convex)",
+    "particles_wfr": "Wasserstein-Fisher-Rao particles (weights move too)",
     "random_features": "random features (convex, weights only)",
 }
 
@@ -62,7 +65,7 @@ def panel(ax, directory):
     # the excess a run that "reached the optimum" has at most; for F* = 0 use the smallest seen
     positive = [float(r[col["F - F*"]]) for r in rows if float(r[col["F - F*"]]) > 0]
     floor = floor_parameter * f_star.max() if f_star.max() > 0 else min(positive or [1e-16])
-    for method in ("particles", "random_features"):
+    for method in ("particles", "particles_wfr", "random_features"):
         mine = [r for r in rows if r[col["method"]] == method]
         if not mine:
             continue

@@ -13,6 +13,17 @@ fail() {
   echo "FAIL: $*"
   exit 1
 }
+# the number of the column named $2 in the table $1 (its header lines '# N: name -- ...')
+column() {
+  grep -E "^# *[0-9]+: $2 --" "$1" | sed -E 's/^# *([0-9]+):.*/\1/'
+}
+# the last row's values of the columns named $2 and $3 of table $1
+last_values() {
+  local a b
+  a=$(column "$1" "$2")
+  b=$(column "$1" "$3")
+  grep -v '^#' "$1" | tail -1 | awk -v a="$a" -v b="$b" '{ print $a, $b }'
+}
 backtracking=(--set "Particles/Integrator=euler" --set "Particles/Step control=backtracking")
 
 # compare: the particle side against a particles run with the same parameters
@@ -21,9 +32,8 @@ backtracking=(--set "Particles/Integrator=euler" --set "Particles/Step control=b
 "$meanfield" "$source_dir/tests/prm/compare_small.prm" "${backtracking[@]}" --set "Run mode=particles" \
   --set "Particles/End time=0.002" --set "Output/Directory=$work/particles" > /dev/null ||
   fail "the particles run failed"
-# comparison: column 3 F particles, column 9 particle iterations; statistics: 1 iteration, 3 F
-read -r F_compare n_compare <<< "$(grep -v '^#' "$work/compare/comparison" | tail -1 | awk '{ print $3, $9 }')"
-read -r n_particles F_particles <<< "$(grep -v '^#' "$work/particles/statistics" | tail -1 | awk '{ print $1, $3 }')"
+read -r F_compare n_compare <<< "$(last_values "$work/compare/comparison" "F particles" "particle iterations")"
+read -r n_particles F_particles <<< "$(last_values "$work/particles/statistics" "iteration" "F")"
 echo "compare: F = $F_compare after $n_compare iterations; particles: F = $F_particles after $n_particles"
 [ "$n_compare" = "$n_particles" ] || fail "compare took $n_compare particle steps, particles $n_particles"
 awk -v a="$F_compare" -v b="$F_particles" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-12 * (b < 0 ? -b : b)) }' ||
@@ -44,9 +54,8 @@ implicit=(--set "Discretization/Reconstruction=first order" --set "Time stepping
   --set "Output/Directory=$work/compare_implicit" > /dev/null || fail "the implicit compare run failed"
 "$meanfield" "$source_dir/tests/prm/compare_small.prm" "${implicit[@]}" --set "Run mode=pde" \
   --set "Output/Directory=$work/pde_implicit" > /dev/null || fail "the implicit pde run failed"
-# comparison: column 2 F pde, column 8 pde steps; statistics: column 1 step, column 4 F
-read -r F_compare n_compare <<< "$(grep -v '^#' "$work/compare_implicit/comparison" | tail -1 | awk '{ print $2, $8 }')"
-read -r n_pde F_pde <<< "$(grep -v '^#' "$work/pde_implicit/statistics" | tail -1 | awk '{ print $1, $4 }')"
+read -r F_compare n_compare <<< "$(last_values "$work/compare_implicit/comparison" "F pde" "pde steps")"
+read -r n_pde F_pde <<< "$(last_values "$work/pde_implicit/statistics" "step" "F")"
 echo "compare (implicit PDE): F = $F_compare after $n_compare steps; pde: F = $F_pde after $n_pde"
 [ "$n_compare" = "$n_pde" ] || fail "compare took $n_compare PDE steps, pde $n_pde"
 awk -v a="$F_compare" -v b="$F_pde" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-12 * (b < 0 ? -b : b)) }' ||

@@ -446,6 +446,14 @@ int run_paper_mode(dealii::ParameterHandler &prm, const CommandLine &cl,
           "Run mode = paper compares F at convergence with the certified optimum F*; the Langevin "
           "flow (Dynamics/Type = langevin) converges to the Gibbs measure of F + tau int rho log "
           "rho instead. Use Dynamics/Type = wasserstein, or Run mode = study.");
+  for (const DynamicsType dynamics : paper.particle_dynamics)
+    require(dynamics == DynamicsType::wasserstein ||
+                (dynamics == DynamicsType::wasserstein_fisher_rao &&
+                 particles.dynamics.type == DynamicsType::wasserstein_fisher_rao),
+            "Paper/Particle dynamics = " + to_string(dynamics) +
+                ": run mode paper runs the Wasserstein flow and the Wasserstein-Fisher-Rao flow, "
+                "whose rate and mass come from the Dynamics subsection (set Dynamics/Type = "
+                "wasserstein-fisher-rao there).");
   particles.check_consistency(problem);
   MemoryEstimate memory; // the largest run, on one rank (or all, Distribute runs = false)
   RunMemory::add_data(memory, problem);

@@ -201,7 +201,8 @@ void run_compare(FiniteVolumeSolver<dim> &pde, ParticleSystem &particles, const 
   StatisticsTable table;
   table.add_column("time", "the output time t");
   table.add_column("F pde", "F(mu_h), the finite-volume measure (cell masses at the centres)");
-  table.add_column("F particles", "F(mu_m), mu_m = (1/m) sum_i delta_theta_i");
+  table.add_column("F particles", "F(mu_m), mu_m = sum_i w_i delta_theta_i (w_i = 1/m unless the "
+                                  "Fisher-Rao reaction moves them)");
   add_metric_columns(table, dim, "mu_m", "mu_h");
   table.add_column("pde steps", "finite-volume time steps so far");
   table.add_column("particle iterations", "particle steps so far");

@@ -54,6 +54,12 @@ void PaperParameters::declare_parameters(dealii::ParameterHandler &prm) {
       "true: the runs of an instance are dealt to the MPI ranks, each run on one rank "
       "(the results are the same bits on any number of ranks); false: every run "
       "uses all ranks (for m too large for one core).");
+  prm.declare_entry(
+      "Particle dynamics", "", List(dealii::Patterns::Selection(enum_selection(dynamics_names))),
+      "The particle flows run for every instance and m, each a `method` of the tables: "
+      "wasserstein (particles) and/or wasserstein-fisher-rao (particles_wfr: weighted "
+      "particles, rate and mass from the Dynamics subsection, whose Type must then be "
+      "wasserstein-fisher-rao). Empty: the flow of Dynamics/Type alone.");
   prm.declare_entry("Random features", "true", Bool(),
                     "Also run the convex baseline: positions fixed at m i.i.d. samples of mu0, "
                     "only the weights optimized.");
@@ -72,6 +78,10 @@ void PaperParameters::parse_parameters(dealii::ParameterHandler &prm) {
   baseline_tolerance = prm.get_double("Baseline tolerance");
   random_features = prm.get_bool("Random features");
   distribute_runs = prm.get_bool("Distribute runs");
+  particle_dynamics.clear();
+  for (const std::string &entry :
+       dealii::Utilities::split_string_list(prm.get("Particle dynamics")))
+    particle_dynamics.push_back(parse_enum("Paper/Particle dynamics", entry, dynamics_names));
   prm.leave_subsection();
   for (std::size_t i = 1; i < particle_numbers.size(); ++i)
     require(particle_numbers[i] > particle_numbers[i - 1],
@@ -240,6 +250,7 @@ BaselineOutcome random_features_baseline(const Problem &problem, const unsigned 
 
 namespace {
 const EnumName<PaperMethod> method_names[] = {{PaperMethod::particles, "particles"},
+                                              {PaperMethod::fisher_rao_particles, "particles_wfr"},
                                               {PaperMethod::random_features, "random_features"}};
 } // namespace
 
@@ -252,8 +263,10 @@ StatisticsTable paper_table() {
   StatisticsTable table;
   table.add_column("seed", "problem instance s (problem Seed + s)");
   table.add_column("m", "number of particles or random features");
-  table.add_column("method", "particles (non-convex gradient flow) or random_features (convex "
-                             "minimization over the weights, positions fixed at mu0 samples)");
+  table.add_column("method", "particles (non-convex Wasserstein gradient flow), particles_wfr "
+                             "(the Wasserstein-Fisher-Rao flow of weighted particles) or "
+                             "random_features (convex minimization over the weights, positions "
+                             "fixed at mu0 samples)");
   table.add_column("F", "F at the end of the run (particles) or at the convex optimum (baseline)");
   table.add_column("F*", "the optimum over all measures (Problem::optimal_value)");
   table.add_column("F - F*", "excess loss");
@@ -281,29 +294,35 @@ std::vector<PaperRecord> run_instance(const Problem &problem, const double F_sta
                                       const unsigned int s, const unsigned int m,
                                       const ParticleParameters &particles,
                                       const PaperParameters &paper, MPI_Comm comm) {
-  ParticleParameters p = particles;
-  p.n_particles = m;
-  p.seed = particles.seed + s;
-  p.check_consistency(problem);
-  ParticleSystem system(problem, p, comm);
-  const auto [first, end] =
-      ParticleSystem::local_range(m, dealii::Utilities::MPI::this_mpi_process(comm),
-                                  dealii::Utilities::MPI::n_mpi_processes(comm));
-  system.set_positions(initial_particles(problem, p, first, end - first), first);
-  const ParticleOutcome flow = run_to_convergence(system, p, paper, F_star);
-  std::vector<PaperRecord> records(1);
-  PaperRecord &r = records[0];
-  r.seed = s;
-  r.m = m;
-  r.method = PaperMethod::particles;
-  r.F = flow.F;
-  r.F_star = F_star;
-  r.certificate =
-      F_star > 0 ? (flow.F - F_star) / F_star : std::numeric_limits<double>::quiet_NaN();
-  r.iterations = flow.iterations;
-  r.time = flow.time;
-  r.reason = flow.reason;
-  r.wall = flow.wall;
+  std::vector<PaperRecord> records;
+  for (const DynamicsType dynamics : paper.particle_dynamics) {
+    ParticleParameters p = particles;
+    p.n_particles = m;
+    p.seed = particles.seed + s;
+    if (dynamics == DynamicsType::wasserstein) // the same particles without the reaction
+      p.dynamics = Dynamics();
+    p.check_consistency(problem);
+    ParticleSystem system(problem, p, comm);
+    const auto [first, end] =
+        ParticleSystem::local_range(m, dealii::Utilities::MPI::this_mpi_process(comm),
+                                    dealii::Utilities::MPI::n_mpi_processes(comm));
+    system.set_positions(initial_particles(problem, p, first, end - first), first);
+    const ParticleOutcome flow = run_to_convergence(system, p, paper, F_star);
+    PaperRecord r;
+    r.seed = s;
+    r.m = m;
+    r.method = dynamics == DynamicsType::wasserstein ? PaperMethod::particles
+                                                     : PaperMethod::fisher_rao_particles;
+    r.F = flow.F;
+    r.F_star = F_star;
+    r.certificate =
+        F_star > 0 ? (flow.F - F_star) / F_star : std::numeric_limits<double>::quiet_NaN();
+    r.iterations = flow.iterations;
+    r.time = flow.time;
+    r.reason = flow.reason;
+    r.wall = flow.wall;
+    records.push_back(r);
+  }
   if (paper.random_features) {
     const BaselineOutcome rf =
         random_features_baseline(problem, m, particles.seed + 1000 + s, paper.baseline_tolerance);
@@ -390,17 +409,14 @@ void rethrow_on_every_rank(const std::string &error, const bool input_error, con
     }
 }
 
-void print_record(const PaperRecord &r, const bool random_features,
-                  dealii::ConditionalOStream &pcout) {
-  if (r.method == PaperMethod::particles)
-    pcout << "    m = " << std::setw(5) << r.m << "  particles: F - F* = " << std::setw(11)
-          << r.F - r.F_star << " (" << r.reason << ", " << r.iterations << " steps, t = " << r.time
-          << ", " << r.wall << " s)";
+void print_record(const PaperRecord &r, dealii::ConditionalOStream &pcout) {
+  pcout << "    m = " << std::setw(5) << r.m << "  " << std::setw(15) << to_string(r.method)
+        << ": F - F* = " << std::setw(11) << r.F - r.F_star;
+  if (r.method == PaperMethod::random_features)
+    pcout << " (" << r.wall << " s)" << std::endl;
   else
-    pcout << "   random features: F - F* = " << std::setw(11) << r.F - r.F_star << " (" << r.wall
-          << " s)";
-  if (r.method != PaperMethod::particles || !random_features)
-    pcout << std::endl;
+    pcout << " (" << r.reason << ", " << r.iterations << " steps, t = " << r.time << ", " << r.wall
+          << " s)" << std::endl;
 }
 
 // Per m and method: the median and the range of the excess F − F* over the instances.
@@ -408,12 +424,20 @@ void write_summary(const std::vector<PaperRecord> &records, const PaperParameter
                    const std::string &file, MPI_Comm comm) {
   StatisticsTable summary;
   summary.add_column("m", "number of particles or random features");
-  summary.add_column("particles median", "median over instances of F - F*, particle flow");
-  summary.add_column("particles min", "smallest F - F*, particle flow");
-  summary.add_column("particles max", "largest F - F*, particle flow");
-  summary.add_column("random features median", "median of F - F*, convex baseline (nan: off)");
-  summary.add_column("random features min", "smallest F - F*, convex baseline");
-  summary.add_column("random features max", "largest F - F*, convex baseline");
+  const auto columns = [&](const std::string &name, const std::string &what) {
+    summary.add_column(name + " median", "median over instances of F - F*, " + what);
+    summary.add_column(name + " min", "smallest F - F*, " + what);
+    summary.add_column(name + " max", "largest F - F*, " + what);
+  };
+  columns("particles", "Wasserstein particle flow (nan: not run)");
+  columns("random features", "convex baseline (nan: off)");
+  const bool fisher_rao = std::count(paper.particle_dynamics.begin(), paper.particle_dynamics.end(),
+                                     DynamicsType::wasserstein_fisher_rao) > 0;
+  if (fisher_rao)
+    columns("particles_wfr", "Wasserstein-Fisher-Rao particle flow");
+  std::vector<PaperMethod> methods{PaperMethod::particles, PaperMethod::random_features};
+  if (fisher_rao)
+    methods.push_back(PaperMethod::fisher_rao_particles);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (const unsigned int m : paper.particle_numbers) {
     std::map<PaperMethod, std::vector<double>> excess;
@@ -421,7 +445,7 @@ void write_summary(const std::vector<PaperRecord> &records, const PaperParameter
       if (r.m == m)
         excess[r.method].push_back(r.F - r.F_star);
     std::vector<StatisticsTable::Value> row{static_cast<long long>(m)};
-    for (const PaperMethod method : {PaperMethod::particles, PaperMethod::random_features}) {
+    for (const PaperMethod method : methods) {
       const auto &v = excess[method];
       row.push_back(v.empty() ? nan : median(v));
       row.push_back(v.empty() ? nan : *std::min_element(v.begin(), v.end()));
@@ -436,7 +460,11 @@ void write_summary(const std::vector<PaperRecord> &records, const PaperParameter
 std::vector<PaperRecord>
 run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_problem,
           const RunParameters &run, const ParticleParameters &particles,
-          const PaperParameters &paper, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+          const PaperParameters &parameters, MPI_Comm comm, dealii::ConditionalOStream &pcout) {
+  PaperParameters paper = parameters; // with the flows to run
+  if (paper.particle_dynamics.empty())
+    paper.particle_dynamics.push_back(particles.dynamics.type);
+
   const unsigned int rank = dealii::Utilities::MPI::this_mpi_process(comm),
                      n_ranks = dealii::Utilities::MPI::n_mpi_processes(comm);
   dealii::Timer total(comm, true);
@@ -489,11 +517,11 @@ run_paper(const std::function<std::unique_ptr<Problem>(unsigned int)> &make_prob
     std::vector<PaperRecord> all =
         paper.distribute_runs ? gather_records(local, comm) : std::move(local);
     std::sort(all.begin(), all.end(), [](const PaperRecord &a, const PaperRecord &b) {
-      return a.m != b.m ? a.m < b.m : a.method < b.method; // particles before random features
+      return a.m != b.m ? a.m < b.m : a.method < b.method; // particles, particles_wfr, features
     });
     for (const PaperRecord &r : all) {
       add(r);
-      print_record(r, paper.random_features, pcout);
+      print_record(r, pcout);
     }
   }
 

@@ -26,7 +26,8 @@ StatisticsTable particle_statistics_table(const bool reactive) {
   StatisticsTable table;
   table.add_column("iteration", "step number n");
   table.add_column("time", "t_n = sum of the steps eta so far (mean-field time)");
-  table.add_column("F", "F(mu_m) = R-part + V-part (M2), mu_m = (1/m) sum_i delta_theta_i");
+  table.add_column("F", "F(mu_m) = R-part + V-part (M2), mu_m = sum_i w_i delta_theta_i (w_i = 1/m "
+                        "without a reaction)");
   table.add_column("R-part", "R(f_mu_m), the data term (full data set, also for SGD)");
   table.add_column("V-part", "int V dmu_m, the regularizer term");
   table.add_column("F - F*", "excess value, when F* is known (nan otherwise)");

@@ -112,9 +112,6 @@ void ParticleParameters::check_dynamics() const {
             "Particles/Integrator = sgd with Dynamics/Type = wasserstein-fisher-rao: the weights' "
             "update needs F' at the particles on the whole data; use euler, rk2, rk4 or "
             "forward-backward.");
-    require(step_control == StepControl::fixed,
-            "Particles/Step control = backtracking with Dynamics/Type = wasserstein-fisher-rao: "
-            "the descent test measures the transport only; use Step control = fixed.");
   }
   if (!dynamics.noisy())
     return;

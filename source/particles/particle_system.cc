@@ -121,30 +121,39 @@ ParticleSystem::Diagnostics ParticleSystem::prepare_step() {
 double ParticleSystem::backtracking_step(double dt) {
   require(prepared, "ParticleSystem::backtracking_step() needs prepare_step() first.");
   const Diagnostics before = prepared_diagnostics;
-  const std::vector<double> theta0 = particles.points.coordinates;
+  const std::vector<double> theta0 = particles.points.coordinates, w0 = particles.weights;
   const Objective::State state0 = state;
   const std::vector<double> values0 = values, grads0 = grads, data_grads0 = data_grads;
   const double t0 = current_time;
   const unsigned long n0 = n_iterations;
   const double slack = 4.0 * std::numeric_limits<double>::epsilon() * std::abs(before.F);
+  const double alpha = prm.dynamics.fisher_rao_rate;
   while (true) {
     complete_step(dt);
-    double moved = 0.0; // |θ⁺ − θ|²_μ
-    for (std::size_t j = 0; j < particles.size(); ++j)
+    // the squared length of the step in the flow's metric (M7f): Σ_i w_i |θ⁺_i − θ_i|², and
+    // with a reaction + (1/α) Σ_i w_i (log w⁺_i − log w_i)² (the Fisher–Rao part, M16p)
+    double moved = 0.0;
+    for (std::size_t j = 0; j < particles.size(); ++j) {
       for (unsigned int i = 0; i < d; ++i) {
         double delta = particles.points[j][i] - theta0[j * d + i];
         if (periodic[i]) {
           const double length = upper[i] - lower[i];
           delta -= length * std::round(delta / length);
         }
-        moved += particles.weights[j] * delta * delta;
+        moved += w0[j] * delta * delta;
       }
+      if (alpha > 0 && w0[j] > 0 && particles.weights[j] > 0) {
+        const double change = std::log(particles.weights[j] / w0[j]);
+        moved += w0[j] * change * change / alpha;
+      }
+    }
     moved = dealii::Utilities::MPI::sum(moved, comm);
     const Diagnostics after = prepare_step();
     if (after.F <= before.F - 0.5 * moved / dt + slack)
       return dt;
-    // rejected: back to θ, prepared as before, and half the step
+    // rejected: back to θ (and w), prepared as before, and half the step
     particles.points.coordinates = theta0;
+    particles.weights = w0;
     state = state0;
     values = values0;
     grads = grads0;

@@ -33,6 +33,9 @@ struct PaperParameters {
   double baseline_tolerance; ///< relative duality gap of the LASSO baseline
   bool random_features;      ///< run the convex baseline
   bool distribute_runs;      ///< deal the runs to the ranks (each run serial) or run each on all
+  /// the particle flows run for every (instance, m): Wasserstein (M5) and/or Wasserstein–Fisher–
+  /// Rao (M14/M15 with the Dynamics subsection's rate and mass); empty: the run's Dynamics/Type
+  std::vector<DynamicsType> particle_dynamics;
 
   static void declare_parameters(dealii::ParameterHandler &prm);
   void parse_parameters(dealii::ParameterHandler &prm);
@@ -70,9 +73,10 @@ struct BaselineOutcome {
 BaselineOutcome random_features_baseline(const Problem &problem, unsigned int m, unsigned int seed,
                                          double tolerance);
 
-/// The two methods of Run mode = paper; to_string() gives the `method` column of the `paper`
-/// table ("particles", "random_features").
-enum class PaperMethod { particles, random_features };
+/// The methods of Run mode = paper; to_string() gives the `method` column of the `paper` table
+/// ("particles": the Wasserstein flow, "particles_wfr": the Wasserstein–Fisher–Rao flow,
+/// "random_features").
+enum class PaperMethod { particles, fisher_rao_particles, random_features };
 std::string to_string(PaperMethod method);
 
 /// One row of the `paper` table.

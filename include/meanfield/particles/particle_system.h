@@ -71,7 +71,9 @@ public:
   /**
    * Step control = backtracking: the step from @p dt down by halving until the descent test
    * F(θ⁺) ≤ F(θ) − |θ⁺ − θ|²_μ / (2 dt) holds (|v|²_μ = Σ_i w_i |v_i|², periodic coordinates by
-   * their shortest difference). Returns the step taken; the system is then prepared at θ⁺, so
+   * their shortest difference; with a Fisher–Rao reaction the step's length includes the
+   * weights' part (1/α) Σ_i w_i (log w⁺_i − log w_i)²). Returns the step taken; the system is
+   * then prepared at θ⁺, so
    * the next prepare_step() costs nothing. RunError if no step above 1e-300 passes. Collective.
    */
   double backtracking_step(double dt);
