@@ -13,6 +13,8 @@ const EnumName<ParticleIntegrator> integrator_names[] = {
     {ParticleIntegrator::rk4, "rk4"},
     {ParticleIntegrator::forward_backward, "forward-backward"},
     {ParticleIntegrator::sgd, "sgd"}};
+const EnumName<FisherRaoScheme> fisher_rao_scheme_names[] = {
+    {FisherRaoScheme::weights, "weights"}, {FisherRaoScheme::birth_death, "birth-death"}};
 const EnumName<StepControl> step_control_names[] = {{StepControl::fixed, "fixed"},
                                                     {StepControl::backtracking, "backtracking"}};
 } // namespace
@@ -66,6 +68,16 @@ void ParticleParameters::declare_parameters(dealii::ParameterHandler &prm) {
       "For euler and forward-backward: a gradient flow whose step follows the local stiffness "
       "(the F of stationary runs is the same, reached in far fewer steps). Needs a smooth "
       "feature: not the ReLU network, whose kinks defeat the test.");
+  prm.declare_entry(
+      "Fisher-Rao scheme", "weights", Selection(enum_selection(fisher_rao_scheme_names)),
+      "How the particles follow the reaction of Dynamics/Type = wasserstein-fisher-rao "
+      "(doc/theory.md §7.2): weights = each particle carries a weight, d log w_i/dt = -alpha "
+      "(F'(theta_i) - c) (M16p), an exact weak solution for every m; birth-death = equal "
+      "weights 1/m, and in each step particle i is killed (replaced by a copy of a uniformly "
+      "chosen other particle) with probability 1 - exp(-alpha dt (F'_i - c)) when F'_i > c, or "
+      "cloned (its copy replaces a uniformly chosen other particle) with probability 1 - "
+      "exp(-alpha dt (c - F'_i)) when F'_i < c (Rotskoff et al. 2019): a second particle "
+      "scheme of the same PDE (M14; Mass = preserved only), converging like m^(-1/2) in law.");
   prm.declare_entry("Batch size", "32", Integer(1),
                     "b: data points per SGD step (at most the number of samples when the problem "
                     "cannot draw fresh data).");
@@ -103,6 +115,8 @@ void ParticleParameters::parse_parameters(dealii::ParameterHandler &prm) {
   stationarity_tolerance = prm.get_double("Stationarity tolerance");
   statistics_interval = prm.get_integer("Statistics interval");
   trajectory_interval = prm.get_double("Trajectory interval");
+  fisher_rao_scheme = parse_enum("Particles/Fisher-Rao scheme", prm.get("Fisher-Rao scheme"),
+                                 fisher_rao_scheme_names);
   prm.leave_subsection();
 }
 
@@ -112,6 +126,13 @@ void ParticleParameters::check_dynamics() const {
             "Particles/Integrator = sgd with Dynamics/Type = wasserstein-fisher-rao: the weights' "
             "update needs F' at the particles on the whole data; use euler, rk2, rk4 or "
             "forward-backward.");
+    require(fisher_rao_scheme == FisherRaoScheme::weights || dynamics.mass_preserving(),
+            "Particles/Fisher-Rao scheme = birth-death with Dynamics/Mass = free: killing and "
+            "cloning keeps the number of particles, hence the mass (M14); use Fisher-Rao scheme "
+            "= weights for the unbalanced flow (M15).");
+    require(fisher_rao_scheme == FisherRaoScheme::weights || step_control == StepControl::fixed,
+            "Particles/Fisher-Rao scheme = birth-death with Step control = backtracking: a "
+            "random jump is not a descent step; use Step control = fixed.");
   }
   if (!dynamics.noisy())
     return;

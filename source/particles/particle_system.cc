@@ -1,4 +1,5 @@
 #include <meanfield/base/exceptions.h>
+#include <meanfield/base/parallel.h>
 #include <meanfield/particles/particle_system.h>
 
 #include <deal.II/base/mpi.h>
@@ -266,7 +267,7 @@ void ParticleSystem::complete_step(const double dt) {
       if (prm.dynamics.noisy())
         reflect(p);
     }
-    if (reactive()) { // the weights by the Euler factor, F' (with V) at the start of the step
+    if (weights_evolve()) { // the weights by the Euler factor, F' (with V) at the step's start
       std::vector<double> rate(values);
       for (double &r : rate)
         r *= prm.dynamics.fisher_rao_rate;
@@ -284,8 +285,50 @@ void ParticleSystem::complete_step(const double dt) {
     throw InputError("Particles/Integrator = " + to_string(prm.integrator) + " is not known.");
   for (std::size_t j = 0; j < particles.size(); ++j)
     wrap(particles.position(j));
+  if (reactive() && !weights_evolve())
+    birth_death(dt);
   current_time += dt;
   ++n_iterations;
+}
+
+void ParticleSystem::birth_death(const double dt) {
+  // this rank's events as (source, target) global indices: the target becomes a copy of the source
+  const double alpha = prm.dynamics.fisher_rao_rate, c = prepared_diagnostics.reaction_level;
+  const std::size_t m = prm.n_particles;
+  std::vector<double> events;
+  for (std::size_t j = 0; j < particles.size(); ++j) {
+    const double beta = alpha * (values[j] - c);
+    const std::size_t i = first + j;
+    CounterStream stream(prm.seed + 0x6a09e667f3bcc909ULL, i, n_iterations);
+    if (m < 2 || stream.uniform() >= -std::expm1(-std::abs(beta) * dt))
+      continue;
+    std::size_t partner = static_cast<std::size_t>(stream.uniform() * (m - 1));
+    partner = std::min(partner, m - 2);
+    if (partner >= i)
+      ++partner;
+    events.push_back(static_cast<double>(beta > 0 ? partner : i)); // (exact below 2^53)
+    events.push_back(static_cast<double>(beta > 0 ? i : partner));
+  }
+  const std::vector<double> all = gather_all(events, comm); // in the order of i
+  if (all.empty())
+    return;
+  // the sources' positions, each from its owner, gathered in event order
+  const std::size_t n_events = all.size() / 2;
+  std::vector<double> owned_sources(n_events * d, 0.0);
+  for (std::size_t e = 0; e < n_events; ++e) {
+    const std::size_t source = static_cast<std::size_t>(all[2 * e]);
+    if (source >= first && source < first + particles.size())
+      std::copy(particles.position(source - first), particles.position(source - first) + d,
+                owned_sources.begin() + e * d);
+  }
+  // (each source has one owner: the sum over the ranks is its position)
+  dealii::Utilities::MPI::sum(owned_sources, comm, owned_sources);
+  for (std::size_t e = 0; e < n_events; ++e) {
+    const std::size_t target = static_cast<std::size_t>(all[2 * e + 1]);
+    if (target >= first && target < first + particles.size())
+      std::copy(owned_sources.begin() + e * d, owned_sources.begin() + (e + 1) * d,
+                particles.position(target - first));
+  }
 }
 
 void ParticleSystem::runge_kutta_step(const double dt) {
@@ -296,7 +339,7 @@ void ParticleSystem::runge_kutta_step(const double dt) {
   std::vector<double> &theta = particles.points.coordinates;
   std::vector<double> &w = particles.weights;
   const std::size_t size = theta.size(), n = w.size();
-  const bool react = reactive();
+  const bool react = weights_evolve();
   const double alpha = prm.dynamics.fisher_rao_rate;
   // Σ_s a_s α F'_s over the stages' F' values
   const auto rates = [&](std::initializer_list<std::pair<double, const std::vector<double> *>> f) {

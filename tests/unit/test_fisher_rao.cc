@@ -431,45 +431,84 @@ TEST(FisherRaoParticles, OneSpikeReachesTheOptimumAtALinearRate) {
 }
 
 // Particles → PDE for the Wasserstein–Fisher–Rao flow (study mode, tests/prm/study_small.prm: E1
-// in 1D on 1024 cells, m = 16 ... 1024, 6 seeds, with the unbalanced reaction α = 2): the
-// weighted particle measure is an exact weak solution for every m, so i.i.d. particles stay at
-// the sampling rate m^(-1/2) in MMD and W1 (of the normalised measures; their masses differ by
-// the sampling error too) at t = 0 and along the flow.
-TEST(FisherRaoStudy, WeightedParticlesConvergeAtTheSamplingRate) {
+// in 1D on 1024 cells, m = 16 ... 1024, 6 seeds, α = 2), for both particle schemes: weighted
+// particles of the unbalanced flow (M15; an exact weak solution for every m, so i.i.d. particles
+// stay at the sampling rate m^(-1/2) in MMD and W1 — of the normalised measures, whose masses
+// differ by the sampling error too) and birth–death particles of the mass-preserving flow (M14;
+// their random kills and clones add an error of the same rate). At t = 0 and along the flow.
+TEST(FisherRaoStudy, ParticlesConvergeAtTheSamplingRate) {
   std::ifstream file(std::string(MEANFIELD_SOURCE_DIR) + "/tests/prm/study_small.prm");
-  const std::string text =
-      std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>()) +
-      "subsection Dynamics\n set Type = wasserstein-fisher-rao\n set Fisher-Rao rate = 2\n"
-      " set Mass = free\nend\nsubsection Study\n set Initializations = iid\n"
-      " set Times = 0, 0.2\nend\n";
-  PdeSetup<1> pde(text, MPI_COMM_WORLD);
-  dealii::ParameterHandler prm;
-  declare_all_parameters(prm);
-  prm.parse_input_from_string(text);
-  ParticleParameters particles;
-  particles.parse_parameters(prm);
-  ComparisonParameters comparison;
-  comparison.parse_parameters(prm);
-  StudyParameters study;
-  study.parse_parameters(prm);
-  study.check_consistency(*pde.problem, pde.pde, particles);
-  dealii::ConditionalOStream quiet(std::cout, false);
-  const std::vector<PdeSnapshot> snapshots = pde_snapshots(*pde.solver, pde.pde, study.times);
-  std::vector<StudyRecord> records;
-  study_particles(*pde.problem, *pde.mu0, pde.pde, particles, comparison, study, snapshots,
-                  MPI_COMM_WORLD, quiet, records);
-  double mass_gap = 0.0;
-  for (const StudyRecord &r : records)
-    if (r.time > 0)
-      mass_gap = std::max(mass_gap, r.metrics.mass_difference);
-  EXPECT_GT(mass_gap, 0.0); // the particles' mass is their own (M15)
-  for (const SlopeFit &f : fit_slopes(records)) {
-    if (f.metric != StudyMetric::mmd && f.metric != StudyMetric::wasserstein)
-      continue;
-    if (root())
-      std::cout << "Fisher-Rao study: t = " << f.time << ", " << to_string(f.metric) << " slope "
-                << f.slope << std::endl;
-    EXPECT_GE(f.slope, -0.65) << to_string(f.metric) << " at t = " << f.time;
-    EXPECT_LE(f.slope, -0.35) << to_string(f.metric) << " at t = " << f.time;
+  const std::string base((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  for (const std::string scheme : {"weights", "birth-death"}) {
+    const std::string text =
+        base +
+        "subsection Dynamics\n set Type = wasserstein-fisher-rao\n set Fisher-Rao rate = 2\n"
+        " set Mass = " +
+        (scheme == "weights" ? "free" : "preserved") +
+        "\nend\nsubsection Particles\n set Fisher-Rao scheme = " + scheme +
+        "\nend\nsubsection Study\n set Initializations = iid\n set Times = 0, 0.2\nend\n";
+    PdeSetup<1> pde(text, MPI_COMM_WORLD);
+    dealii::ParameterHandler prm;
+    declare_all_parameters(prm);
+    prm.parse_input_from_string(text);
+    ParticleParameters particles;
+    particles.parse_parameters(prm);
+    ComparisonParameters comparison;
+    comparison.parse_parameters(prm);
+    StudyParameters study;
+    study.parse_parameters(prm);
+    study.check_consistency(*pde.problem, pde.pde, particles);
+    dealii::ConditionalOStream quiet(std::cout, false);
+    const std::vector<PdeSnapshot> snapshots = pde_snapshots(*pde.solver, pde.pde, study.times);
+    std::vector<StudyRecord> records;
+    study_particles(*pde.problem, *pde.mu0, pde.pde, particles, comparison, study, snapshots,
+                    MPI_COMM_WORLD, quiet, records);
+    double mass_gap = 0.0;
+    for (const StudyRecord &r : records)
+      if (r.time > 0)
+        mass_gap = std::max(mass_gap, r.metrics.mass_difference);
+    if (scheme == "weights")
+      EXPECT_GT(mass_gap, 0.0); // the weighted particles' mass is their own (M15)
+    else
+      EXPECT_LT(mass_gap, 1e-12); // both keep mass 1 (M14)
+    for (const SlopeFit &f : fit_slopes(records)) {
+      if (f.metric != StudyMetric::mmd && f.metric != StudyMetric::wasserstein)
+        continue;
+      if (root())
+        std::cout << "Fisher-Rao study (" << scheme << "): t = " << f.time << ", "
+                  << to_string(f.metric) << " slope " << f.slope << std::endl;
+      EXPECT_GE(f.slope, -0.65) << scheme << ", " << to_string(f.metric) << " at t = " << f.time;
+      EXPECT_LE(f.slope, -0.35) << scheme << ", " << to_string(f.metric) << " at t = " << f.time;
+    }
   }
+}
+
+// Birth–death particles give the same positions on two ranks (the events come from one counter
+// stream per particle and step, and are applied in the order of the particles; F' differs by the
+// all-reduce's order only), and the number of particles, hence the mass, stays.
+TEST(FisherRaoBirthDeath, SerialEqualsParallel) {
+  const std::string text = drift.text("preserved", 16, 0) +
+                           "subsection Particles\n set Number of particles = 400\n"
+                           " set Integrator = rk2\n set Fisher-Rao scheme = birth-death\n"
+                           " set Seed = 5\nend\n";
+  ParticleSetup serial(text, MPI_COMM_SELF), parallel(text, MPI_COMM_WORLD);
+  const WeightedCloud start = serial.system->cloud();
+  serial.run_steps(50, 0.01);
+  parallel.run_steps(50, 0.01);
+  const WeightedCloud &a = serial.system->cloud(), &b = parallel.system->cloud();
+  const std::size_t first = parallel.system->first_index();
+  for (std::size_t j = 0; j < b.size(); ++j)
+    for (unsigned int i = 0; i < 2; ++i)
+      ASSERT_NEAR(b.points[j][i], a.points[first + j][i], 1e-12) << "particle " << first + j;
+  // events happened: some particle sits on another's characteristic (a copy), and the weights
+  // and their sum stay 1/m and 1
+  std::size_t moved_off = 0;
+  for (std::size_t j = 0; j < a.size(); ++j)
+    for (unsigned int i = 0; i < 2; ++i)
+      if (std::abs(a.points[j][i] - std::exp(-drift.K[i] * 0.5) * start.points[j][i]) > 1e-6) {
+        ++moved_off;
+        break;
+      }
+  EXPECT_GT(moved_off, 10u);
+  EXPECT_NEAR(serial.system->prepare_step().mass, 1.0, 1e3 * unit_roundoff);
 }

@@ -22,6 +22,11 @@ enum class ParticleInitialization {
 };
 enum class ParticleIntegrator { euler, rk2, rk4, forward_backward, sgd };
 enum class StepControl { fixed, backtracking };
+/// Particles/Fisher-Rao scheme: how particles follow the reaction of (M14) (doc/theory.md §7.2).
+enum class FisherRaoScheme {
+  weights,    ///< the weights evolve, d log w_i/dt = −α(F'(θ_i) − c) (M16p)
+  birth_death ///< equal weights; particles killed or cloned at rate α|F'(θ_i) − c| (M14 only)
+};
 std::string to_string(ParticleInitialization initialization);
 std::string to_string(ParticleIntegrator integrator);
 std::string to_string(StepControl control);
@@ -50,6 +55,7 @@ struct ParticleParameters {
   double stationarity_tolerance;
   unsigned int statistics_interval; ///< a statistics row every k iterations
   double trajectory_interval;       ///< θ of every particle every Δt into `trajectories` (0: off)
+  FisherRaoScheme fisher_rao_scheme = FisherRaoScheme::weights;
 
   static void declare_parameters(dealii::ParameterHandler &prm);
   void parse_parameters(dealii::ParameterHandler &prm);

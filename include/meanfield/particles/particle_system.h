@@ -127,8 +127,21 @@ private:
   /// rate_i = α(F'_i − c) (c = 0 here: (M14) is renormalised instead, to the weights' sum before
   /// the step, over all ranks). Collective for (M14).
   void reweight(std::vector<double> &weights, const std::vector<double> &rate, double dt) const;
-  /// Whether the weights evolve (Dynamics/Type = wasserstein-fisher-rao).
+  /// Whether the flow has the Fisher–Rao reaction (Dynamics/Type = wasserstein-fisher-rao).
   bool reactive() const { return prm.dynamics.reactive(); }
+  /// Whether the weights carry it (Particles/Fisher-Rao scheme = weights).
+  bool weights_evolve() const {
+    return reactive() && prm.fisher_rao_scheme == FisherRaoScheme::weights;
+  }
+  /**
+   * Particles/Fisher-Rao scheme = birth-death, after the step's transport: each particle i, with
+   * β_i = α(F'(θ_i) − c) at the step's start, has an event with probability 1 − e^{−|β_i| dt}
+   * and a uniformly chosen partner j ≠ i (from the counter stream of (seed, i, step)): β_i > 0
+   * kills i (θ_i ← θ_j), β_i < 0 clones it (θ_j ← θ_i). All events of a step read the positions
+   * before any of them (applied in the order of i; a later event on the same target wins), so
+   * the result is the same on any number of ranks. Collective.
+   */
+  void birth_death(double dt);
   /// The Runge–Kutta integrators' step (euler, rk2, rk4) of positions and log-weights.
   void runge_kutta_step(double dt);
   /// The objective on a fresh mini-batch (SGD).
