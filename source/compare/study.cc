@@ -67,10 +67,14 @@ void study_particles(const Problem &problem, const InitialDensity<dim> &mu0,
   const unsigned int n_ranks = dealii::Utilities::MPI::n_mpi_processes(comm);
   dealii::Timer wall(comm, true);
   for (const ParticleInitialization initialization : study.initializations) {
-    // samples that do not depend on the seed: one run per m (unless SGD draws batches)
+    // samples that do not depend on the seed: one run per m (unless SGD draws batches, the
+    // noise is random or birth-death particles jump)
     using Init = ParticleInitialization;
+    const bool random_jumps = particles.dynamics.reactive() &&
+                              particles.fisher_rao_scheme == FisherRaoScheme::birth_death;
     const bool deterministic =
         particles.integrator != ParticleIntegrator::sgd && !particles.dynamics.noisy() &&
+        !random_jumps &&
         (initialization == Init::quasi_random || initialization == Init::quantiles ||
          initialization == Init::evenly_spaced);
     for (const unsigned int m : study.particle_numbers)

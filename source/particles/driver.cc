@@ -242,6 +242,14 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
         << (parameters.integrator == ParticleIntegrator::sgd
                 ? ", batch size " + std::to_string(parameters.batch_size)
                 : std::string())
+        << (parameters.dynamics.reactive()
+                ? std::string(", Wasserstein-Fisher-Rao (") + to_string(parameters.dynamics.mass) +
+                      " mass, alpha = " + std::to_string(parameters.dynamics.fisher_rao_rate) +
+                      ", " +
+                      (parameters.fisher_rao_scheme == FisherRaoScheme::weights
+                           ? "weighted particles)"
+                           : "birth-death particles)")
+                : std::string())
         << "\n\n";
 
   ParticleStepper stepper(system, parameters);
@@ -265,10 +273,13 @@ void run_particles(ParticleSystem &system, const Problem &problem, const RunPara
   const auto &d = stepper.diagnostics();
   const std::optional<double> F_star = problem.optimal_value();
   pcout << "\n  finished at iteration " << system.iteration() << ", t = " << system.time()
-        << (reason == StopReason::stationary ? " (stationary: mean speed below tolerance)" : "")
+        << (reason == StopReason::stationary ? " (stationary: residual below tolerance)" : "")
         << "\n  F = " << d.F << " (R-part " << d.risk << ", V-part " << d.potential << ")";
   if (F_star)
     pcout << ", F - F* = " << d.F - *F_star;
-  pcout << ", dissipation " << d.dissipation << ", mean speed " << d.mean_speed << "\n";
+  pcout << ", dissipation " << d.dissipation << ", mean speed " << d.mean_speed;
+  if (parameters.dynamics.reactive())
+    pcout << ", mass " << d.mass << ", reaction dissipation " << d.reaction_dissipation;
+  pcout << "\n";
 }
 } // namespace MeanField
