@@ -56,6 +56,29 @@ struct PdeSetup {
 };
 
 /**
+ * E3 / (M16): over @p steps explicit steps of the stable length, the largest relative mismatch of
+ * the change of F, (F_{n+1} − F_n)/dt, against −(D + D_FR) trapezoidal in time (D the fluxes'
+ * dissipation M6h, D_FR the Fisher–Rao reaction's, M16, when the flow has one).
+ */
+template <int dim>
+double energy_identity_mismatch(FiniteVolumeSolver<dim> &solver, const unsigned int steps) {
+  const auto rate = [](const typename FiniteVolumeSolver<dim>::Diagnostics &d) {
+    return d.dissipation + (std::isnan(d.reaction_dissipation) ? 0.0 : d.reaction_dissipation);
+  };
+  double worst = 0.0;
+  auto before = solver.prepare_step();
+  for (unsigned int n = 0; n < steps; ++n) {
+    const double dt = before.stable_dt;
+    solver.complete_step(dt);
+    const auto after = solver.prepare_step();
+    const double expected = -0.5 * (rate(before) + rate(after));
+    worst = std::max(worst, std::abs((after.F - before.F) / dt - expected) / std::abs(expected));
+    before = after;
+  }
+  return worst;
+}
+
+/**
  * The matrix I/dt + A of an implicit step (M10; Scharfetter–Gummel: M13) is an M-matrix whose
  * columns conserve mass: diagonal ≥ 1/dt and off-diagonal ≤ 0 (with @p strict: > 1/dt and < 0,
  * every face carrying a flux), and |K|ᵀ(I/dt + A) = |K|ᵀ/dt (no outflow) to round-off, |K| the

@@ -4,6 +4,7 @@
 // particles) is carried along by the exact ODE, what remains between the particle mean and the
 // PDE's is the PDE's discretization error, which shrinks under refinement.
 #include "pde_test_helpers.h"
+#include "study_test_helpers.h"
 #include "test_helpers.h"
 
 #include <meanfield/base/exceptions.h>
@@ -97,25 +98,10 @@ TEST(CompareE2, ParticleMeanMatchesPdeMeanToTheDiscretizationError) {
 // i.i.d. particles converge like m^(-1/2) in MMD, W1 and energy gap (fitted slope in
 // [-0.65, -0.35]); quasi-random and quantile particles converge faster (steeper by > 0.15).
 TEST(Study, SlopesOfIidAndQuasiRandomParticles) {
-  std::ifstream file(std::string(MEANFIELD_SOURCE_DIR) + "/tests/prm/study_small.prm");
-  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const std::string text = MeanField::testing::test_prm("study_small.prm");
   ASSERT_FALSE(text.empty());
-  MeanField::testing::PdeSetup<1> pde(text, MPI_COMM_SELF);
-  dealii::ParameterHandler prm;
-  declare_all_parameters(prm);
-  prm.parse_input_from_string(text);
-  ParticleParameters particles;
-  particles.parse_parameters(prm);
-  ComparisonParameters comparison;
-  comparison.parse_parameters(prm);
-  StudyParameters study;
-  study.parse_parameters(prm);
-  study.check_consistency(*pde.problem, pde.pde, particles);
-  dealii::ConditionalOStream quiet(std::cout, false);
-  const std::vector<PdeSnapshot> snapshots = pde_snapshots(*pde.solver, pde.pde, {0.2});
-  std::vector<StudyRecord> records;
-  study_particles(*pde.problem, *pde.mu0, pde.pde, particles, comparison, study, snapshots,
-                  MPI_COMM_SELF, quiet, records);
+  const std::vector<StudyRecord> records =
+      MeanField::testing::study_records<1>(text, MPI_COMM_SELF);
   const std::vector<SlopeFit> fits = fit_slopes(records);
   using Init = ParticleInitialization;
   auto slope = [&](const Init initialization, const StudyMetric metric) {

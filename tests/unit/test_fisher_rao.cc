@@ -4,8 +4,7 @@
 // serial = two ranks.
 #include "particle_test_helpers.h"
 #include "pde_test_helpers.h"
-
-#include <meanfield/compare/study.h>
+#include "study_test_helpers.h"
 
 #include <deal.II/base/mpi.h>
 
@@ -186,18 +185,7 @@ TEST(FisherRaoPde, EnergyIdentityWithTheReaction) {
                             " set Global refinements = " +
                             std::to_string(r) + "\nend\n",
                         MPI_COMM_WORLD);
-      double worst = 0.0;
-      auto before = setup.solver->prepare_step();
-      for (unsigned int n = 0; n < 30; ++n) {
-        const double dt = before.stable_dt;
-        setup.solver->complete_step(dt);
-        const auto after = setup.solver->prepare_step();
-        const double dF_dt = (after.F - before.F) / dt;
-        const double rate = -0.5 * (before.dissipation + before.reaction_dissipation +
-                                    after.dissipation + after.reaction_dissipation);
-        worst = std::max(worst, std::abs(dF_dt - rate) / std::abs(rate));
-        before = after;
-      }
+      const double worst = energy_identity_mismatch(*setup.solver, 30);
       mismatch.push_back(worst);
     }
     if (root())
@@ -437,8 +425,7 @@ TEST(FisherRaoParticles, OneSpikeReachesTheOptimumAtALinearRate) {
 // differ by the sampling error too) and birth–death particles of the mass-preserving flow (M14;
 // their random kills and clones add an error of the same rate). At t = 0 and along the flow.
 TEST(FisherRaoStudy, ParticlesConvergeAtTheSamplingRate) {
-  std::ifstream file(std::string(MEANFIELD_SOURCE_DIR) + "/tests/prm/study_small.prm");
-  const std::string base((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const std::string base = test_prm("study_small.prm");
   for (const std::string scheme : {"weights", "birth-death"}) {
     const std::string text =
         base +
@@ -447,22 +434,7 @@ TEST(FisherRaoStudy, ParticlesConvergeAtTheSamplingRate) {
         (scheme == "weights" ? "free" : "preserved") +
         "\nend\nsubsection Particles\n set Fisher-Rao scheme = " + scheme +
         "\nend\nsubsection Study\n set Initializations = iid\n set Times = 0, 0.2\nend\n";
-    PdeSetup<1> pde(text, MPI_COMM_WORLD);
-    dealii::ParameterHandler prm;
-    declare_all_parameters(prm);
-    prm.parse_input_from_string(text);
-    ParticleParameters particles;
-    particles.parse_parameters(prm);
-    ComparisonParameters comparison;
-    comparison.parse_parameters(prm);
-    StudyParameters study;
-    study.parse_parameters(prm);
-    study.check_consistency(*pde.problem, pde.pde, particles);
-    dealii::ConditionalOStream quiet(std::cout, false);
-    const std::vector<PdeSnapshot> snapshots = pde_snapshots(*pde.solver, pde.pde, study.times);
-    std::vector<StudyRecord> records;
-    study_particles(*pde.problem, *pde.mu0, pde.pde, particles, comparison, study, snapshots,
-                    MPI_COMM_WORLD, quiet, records);
+    const std::vector<StudyRecord> records = study_records<1>(text, MPI_COMM_WORLD);
     double mass_gap = 0.0;
     for (const StudyRecord &r : records)
       if (r.time > 0)
