@@ -32,12 +32,15 @@ from meanfield_table import read_table  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRM = os.path.join(ROOT, "parameter_files", "paper_fisher_rao_deconvolution.prm")
+# (a statistics row every 1000, 10 and 100 steps: each flow's steps to F* resolved to ~0.1%)
 FLOWS = {
     "wasserstein": ("Wasserstein (M5)", {"Dynamics/Type": "wasserstein",
-                                         "Dynamics/Fisher-Rao rate": 0}),
-    "conic": ("Wasserstein-Fisher-Rao, mass free (M15)", {"Dynamics/Mass": "free"}),
+                                         "Dynamics/Fisher-Rao rate": 0,
+                                         "Particles/Statistics interval": 1000}),
+    "conic": ("Wasserstein-Fisher-Rao, mass free (M15)",
+              {"Dynamics/Mass": "free", "Particles/Statistics interval": 10}),
     "replicator": ("Wasserstein-Fisher-Rao, mass preserved (M14)",
-                   {"Dynamics/Mass": "preserved"}),
+                   {"Dynamics/Mass": "preserved", "Particles/Statistics interval": 100}),
 }
 SEEDS = (1, 2, 3)
 
@@ -45,7 +48,7 @@ SEEDS = (1, 2, 3)
 def run(binary, out, flow, seed, m):
     directory = os.path.join(out, f"{flow}_s{seed}")
     sets = {"Run mode": "particles", "Particles/Number of particles": m,
-            "Problem/Sparse deconvolution/Seed": seed, "Particles/Statistics interval": 10,
+            "Problem/Sparse deconvolution/Seed": seed,
             "Particles/Stationarity tolerance": 0, "Particles/End time": 40,
             "Particles/Maximum number of iterations": 1000000,
             "Output/Directory": directory, "Output/Overwrite": "true",
@@ -96,6 +99,7 @@ def main():
                   f"{rate_text} |", flush=True)
         ax.axhline(1e-8, color="grey", lw=0.7, ls=":")
         ax.set_xscale("symlog", linthresh=1000)
+        ax.set_xlim(left=0)
         ax.set_xlabel("iteration")
         ax.set_title(f"instance Seed = {seed}, m = {args.m}", fontsize=9)
         ax.grid(True, which="both", alpha=0.25)
